@@ -1,0 +1,73 @@
+"""keyspace: a schema-driven, typed, encrypted object mapper for Redis."""
+
+from keyspace.codec import CodecContext
+from keyspace.commands import ScanError
+from keyspace.crypto import Keyring, generate_key
+from keyspace.errors import (
+    BulkReadError,
+    CorruptValue,
+    EncryptionError,
+    EncryptionKeyMissing,
+    InvalidKeyValue,
+    KeyConfigError,
+    KeyspaceError,
+    ModelDeclarationError,
+    NotFound,
+    PlaintextSecret,
+    ReadOnlyModel,
+    ServerError,
+    TemplateError,
+    UndecryptableValue,
+    ValidationFailed,
+    WrongType,
+)
+from keyspace.mapper import AsyncMapper, Mapper, ServerUnavailable
+from keyspace.model import (
+    CounterModel,
+    HashModel,
+    JsonModel,
+    KeyspaceModel,
+    ListModel,
+    SetModel,
+    StringModel,
+)
+from keyspace.registry import Registry, default_registry
+from keyspace.secret import Encrypted
+from keyspace.template import KeyTemplate
+
+__all__ = [
+    "AsyncMapper",
+    "BulkReadError",
+    "CodecContext",
+    "CorruptValue",
+    "CounterModel",
+    "Encrypted",
+    "EncryptionError",
+    "EncryptionKeyMissing",
+    "HashModel",
+    "InvalidKeyValue",
+    "JsonModel",
+    "KeyConfigError",
+    "KeyTemplate",
+    "Keyring",
+    "KeyspaceError",
+    "KeyspaceModel",
+    "ListModel",
+    "Mapper",
+    "ModelDeclarationError",
+    "NotFound",
+    "PlaintextSecret",
+    "ReadOnlyModel",
+    "Registry",
+    "ScanError",
+    "ServerError",
+    "ServerUnavailable",
+    "SetModel",
+    "StringModel",
+    "TemplateError",
+    "UndecryptableValue",
+    "ValidationFailed",
+    "WrongType",
+    "default_registry",
+    "generate_key",
+]

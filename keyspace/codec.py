@@ -1,0 +1,355 @@
+"""Model instances <-> stored bytes.  Pure: no I/O, shared by both mappers.
+
+Storage rules (one per value, documented in the README):
+
+* scalars (str, int, float, Decimal, bool, datetime, date, time, UUID, enums,
+  literals) are stored as plain text: bools as ``true``/``false``, datetimes in
+  ISO 8601 (keep them timezone-aware), enums by value;
+* anything else (nested models, lists, dicts, unions) is stored as compact JSON;
+* ``Encrypted[T]`` stores the text of T as a Fernet token.
+
+Reading turns bytes back into text/JSON and lets pydantic validate the whole
+instance once; any failure becomes an error naming model, key and field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from keyspace.crypto import Keyring
+from keyspace.errors import (
+    CorruptValue,
+    EncryptionKeyMissing,
+    PlaintextSecret,
+    UndecryptableValue,
+)
+from keyspace.model import FieldSpec, KeyspaceModel, ModelSpec, to_text, validation_error
+from keyspace.secret import reveal
+
+log = logging.getLogger("keyspace.secrets")
+
+PlaintextPolicy = Literal["allow", "forbid"]
+
+
+@dataclass(slots=True)
+class CodecContext:
+    """What encoding needs beyond the model: keys, the plaintext policy, counters.
+
+    ``events`` counts what reads found (``plaintext``, ``old_key``) so that a
+    migration window can be watched; ``on_plaintext`` is called with
+    (model, key, field) – never the value – for every legacy plaintext read.
+    """
+
+    keyring: Keyring | None = None
+    plaintext_reads: PlaintextPolicy = "allow"
+    events: Counter[str] = field(default_factory=Counter)
+    on_plaintext: Callable[[str, str, str], None] | None = None
+
+    def require_keyring(self, model: str, key: str | None, field_name: str) -> Keyring:
+        if self.keyring is None:
+            raise EncryptionKeyMissing(
+                "encryption key missing: set ENCRYPTION_KEY (generate one with `keyspace keygen`)",
+                model=model,
+                key=key,
+                field=field_name,
+            )
+        return self.keyring
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+# --- one value ------------------------------------------------------------
+
+
+def encode_value(
+    fs: FieldSpec, jsonable: Any, raw: Any, ctx: CodecContext, model: str, key: str | None
+) -> bytes | str:
+    """Text (or token) for one value; ``jsonable`` is pydantic's JSON-mode dump of it.
+
+    For encrypted fields ``raw`` is the in-memory Secret (the dump is masked).
+    """
+    if fs.encrypted:
+        keyring = ctx.require_keyring(model, key, fs.name)
+        assert fs.plain is not None
+        jsonable = fs.plain.dump_python(reveal(raw), mode="json")
+        text = _dumps(jsonable) if fs.json else to_text(jsonable)
+        return keyring.encrypt(text.encode("utf-8"))
+    if fs.json:
+        try:
+            return _dumps(jsonable)
+        except ValueError as exc:  # NaN / infinity have no JSON spelling
+            raise CorruptValue(f"cannot encode: {exc}", model=model, key=key, field=fs.name) from None
+    return to_text(jsonable)
+
+
+def decode_value(
+    fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str
+) -> Any:
+    """The value to validate for one stored value (text, parsed JSON, or decrypted text)."""
+    if fs.encrypted:
+        stored = _decrypt(fs, stored, ctx, model, key)
+    try:
+        text = stored.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptValue("stored value is not valid UTF-8", model=model, key=key, field=fs.name) from None
+    if fs.json:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise CorruptValue("stored value is not valid JSON", model=model, key=key, field=fs.name) from None
+    return text
+
+
+def _decrypt(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str) -> bytes:
+    keyring = ctx.require_keyring(model, key, fs.name)
+    verdict = keyring.classify(stored)
+    if verdict.kind == "current":
+        assert verdict.plaintext is not None
+        return verdict.plaintext
+    if verdict.kind == "old":
+        ctx.events["old_key"] += 1
+        assert verdict.plaintext is not None
+        return verdict.plaintext
+    if verdict.kind == "undecryptable":
+        ctx.events["undecryptable"] += 1
+        raise UndecryptableValue(
+            "stored value looks like a Fernet token but verifies under no configured key",
+            fingerprints=keyring.fingerprints,
+            model=model,
+            key=key,
+            field=fs.name,
+        )
+    # legacy plaintext
+    if ctx.plaintext_reads == "forbid":
+        raise PlaintextSecret(
+            "legacy plaintext in an encrypted field (KEYSPACE_PLAINTEXT_READS=forbid); "
+            "run `keyspace migrate up` to encrypt it",
+            model=model,
+            key=key,
+            field=fs.name,
+        )
+    ctx.events["plaintext"] += 1
+    log.warning(
+        "plaintext secret read",
+        extra={"keyspace_model": model, "keyspace_key": key, "keyspace_field": fs.name},
+    )
+    if ctx.on_plaintext is not None:
+        ctx.on_plaintext(model, key, fs.name)
+    assert verdict.plaintext is not None
+    return verdict.plaintext
+
+
+def _text_or_bytes(value: bytes) -> str | bytes:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return str(value).encode("utf-8")
+
+
+def _build(
+    spec: ModelSpec, key: str, data: dict[str, Any], unknown: dict[str, Any] | None = None
+) -> KeyspaceModel:
+    try:
+        obj = spec.model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, model=spec.name, key=key) from None
+    if unknown:
+        obj._unknown = unknown
+    return obj
+
+
+# --- whole instances --------------------------------------------------------
+
+
+def decode_hash(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    """HGETALL reply (dict under RESP3, flat list under RESP2) -> instance; None when empty."""
+    pairs: Iterable[tuple[Any, Any]]
+    if isinstance(reply, dict):
+        if not reply:
+            return None
+        pairs = reply.items()
+    else:
+        if not reply:
+            return None
+        pairs = zip(reply[::2], reply[1::2], strict=True)
+    data: dict[str, Any] = dict(keys)
+    unknown: dict[str, Any] = {}
+    fields = spec.value_fields
+    for raw_name, raw_value in pairs:
+        name = raw_name.decode("utf-8", "surrogateescape") if isinstance(raw_name, bytes) else raw_name
+        fs = fields.get(name)
+        if fs is None:
+            unknown[name] = _text_or_bytes(_as_bytes(raw_value))
+        else:
+            data[name] = decode_value(fs, _as_bytes(raw_value), ctx, spec.name, key)
+    return _build(spec, key, data, unknown)
+
+
+def encode_hash(
+    obj: KeyspaceModel, key: str, ctx: CodecContext
+) -> tuple[list[bytes | str], list[str]]:
+    """(field/value pairs flattened, fields to delete) for saving a hash instance.
+
+    None values are deleted rather than stored; undeclared fields read from
+    Redis are written back unchanged.
+    """
+    spec = obj.__keyspace__
+    dumped = obj.model_dump(mode="json", include=set(spec.value_fields))
+    pairs: list[bytes | str] = []
+    deletes: list[str] = []
+    for name, fs in spec.value_fields.items():
+        raw = getattr(obj, name)
+        if raw is None:
+            deletes.append(name)
+            continue
+        pairs.append(name)
+        pairs.append(encode_value(fs, dumped[name], raw, ctx, spec.name, key))
+    for name, value in obj._unknown.items():
+        if name not in spec.value_fields:
+            pairs.append(name)
+            pairs.append(value)
+    return pairs, deletes
+
+
+def encode_fields(
+    spec: ModelSpec, key: str, obj: KeyspaceModel, names: Iterable[str], ctx: CodecContext
+) -> tuple[list[bytes | str], list[str]]:
+    """Like :func:`encode_hash` for a subset of fields (partial updates)."""
+    names = list(names)
+    dumped = obj.model_dump(mode="json", include=set(names))
+    pairs: list[bytes | str] = []
+    deletes: list[str] = []
+    for name in names:
+        fs = spec.value_fields[name]
+        raw = getattr(obj, name)
+        if raw is None:
+            deletes.append(name)
+        else:
+            pairs += [name, encode_value(fs, dumped[name], raw, ctx, spec.name, key)]
+    return pairs, deletes
+
+
+def decode_json(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    if reply is None:
+        return None
+    try:
+        doc = json.loads(_as_bytes(reply))
+    except UnicodeDecodeError:
+        raise CorruptValue("stored document is not valid UTF-8", model=spec.name, key=key) from None
+    except ValueError:
+        raise CorruptValue("stored document is not valid JSON", model=spec.name, key=key) from None
+    if not isinstance(doc, dict):
+        raise CorruptValue(
+            f"stored document is a JSON {type(doc).__name__}, not an object",
+            model=spec.name,
+            key=key,
+        )
+    data: dict[str, Any] = dict(keys)
+    unknown: dict[str, Any] = {}
+    for name, value in doc.items():
+        fs = spec.value_fields.get(name)
+        if fs is None or name in keys:
+            unknown[name] = value
+        elif fs.encrypted:
+            if not isinstance(value, str):
+                raise CorruptValue(
+                    "encrypted value is not a string", model=spec.name, key=key, field=name
+                )
+            data[name] = decode_value(fs, value.encode("utf-8"), ctx, spec.name, key)
+        else:
+            data[name] = value
+    return _build(spec, key, data, unknown)
+
+
+def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> str:
+    spec = obj.__keyspace__
+    doc: dict[str, Any] = dict(obj._unknown)
+    doc.update(obj.model_dump(mode="json", include=set(spec.value_fields)))
+    for name in spec.encrypted_fields:
+        raw = getattr(obj, name)
+        if raw is None:
+            continue
+        token = encode_value(spec.value_fields[name], None, raw, ctx, spec.name, key)
+        doc[name] = token.decode("ascii") if isinstance(token, bytes) else token
+    try:
+        return _dumps(doc)
+    except ValueError as exc:
+        raise CorruptValue(f"cannot encode: {exc}", model=spec.name, key=key) from None
+
+
+def decode_scalar(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    """GET reply of a string or counter model -> instance."""
+    if reply is None:
+        return None
+    fs = spec.value_fields[spec.value_field]
+    data = dict(keys)
+    data[fs.name] = decode_value(fs, _as_bytes(reply), ctx, spec.name, key)
+    return _build(spec, key, data)
+
+
+def encode_scalar(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
+    spec = obj.__keyspace__
+    fs = spec.value_fields[spec.value_field]
+    raw = getattr(obj, fs.name)
+    if raw is None:
+        raise CorruptValue("a string model's value may not be None", model=spec.name, key=key, field=fs.name)
+    dumped = obj.model_dump(mode="json", include={fs.name})[fs.name]
+    return encode_value(fs, dumped, raw, ctx, spec.name, key)
+
+
+def decode_members(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    """SMEMBERS / LRANGE reply -> instance; None when empty (Redis has no empty sets or lists)."""
+    if not reply:
+        return None
+    element = spec.element
+    assert element is not None
+    items = [decode_value(element, _as_bytes(m), ctx, spec.name, key) for m in reply]
+    if spec.kind == "set":
+        items.sort(key=str)  # a stable order for reproducible reads
+    data = dict(keys)
+    data[element.name] = items
+    return _build(spec, key, data)
+
+
+def encode_members(obj: KeyspaceModel, key: str, ctx: CodecContext) -> list[bytes | str]:
+    """The members of a set/list instance as stored items, in the instance's order."""
+    spec = obj.__keyspace__
+    element = spec.element
+    assert element is not None
+    dumped = obj.model_dump(mode="json", include={element.name})[element.name]
+    return [encode_value(element, item, item, ctx, spec.name, key) for item in dumped]
+
+
+DECODERS: dict[str, Callable[..., KeyspaceModel | None]] = {
+    "hash": decode_hash,
+    "json": decode_json,
+    "string": decode_scalar,
+    "counter": decode_scalar,
+    "set": decode_members,
+    "list": decode_members,
+}

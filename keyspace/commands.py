@@ -1,0 +1,586 @@
+"""What every mapper operation does, as I/O-free programs.
+
+An operation is a generator: it yields :class:`Call` (a batch of Redis
+commands, sent as one round trip) and receives the list of raw replies, or it
+yields :class:`Emit` to stream an item to the caller (scan).  Its return value
+is the operation's result.  The sync and the asyncio mapper only *drive* these
+generators (see ``keyspace.driver``), so no decision is ever written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+from keyspace import codec, scripts
+from keyspace.codec import CodecContext
+from keyspace.errors import (
+    BulkReadError,
+    CorruptValue,
+    InvalidKeyValue,
+    KeyspaceError,
+    NotFound,
+    ReadOnlyModel,
+    ServerError,
+    ValidationFailed,
+    WrongType,
+)
+from keyspace.model import KeyspaceModel, ModelSpec
+
+T = TypeVar("T")
+Command = tuple[Any, ...]
+
+
+class ErrorReply(str):
+    """An error reply from the server, in place of a normal reply."""
+
+
+@dataclass(slots=True)
+class Call:
+    """Send these commands in one round trip; the replies come back in order."""
+
+    commands: list[Command]
+
+
+@dataclass(slots=True)
+class Emit:
+    """Hand one item to the caller of a streaming operation."""
+
+    item: Any
+
+
+Program = Generator[Call | Emit, Any, T]
+
+DEFAULT_CHUNK = 500
+READ_COMMANDS = {
+    "hash": lambda key: ("HGETALL", key),
+    "json": lambda key: ("GET", key),
+    "string": lambda key: ("GET", key),
+    "counter": lambda key: ("GET", key),
+    "set": lambda key: ("SMEMBERS", key),
+    "list": lambda key: ("LRANGE", key, 0, -1),
+}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def fail(spec: ModelSpec, key: str, reply: ErrorReply) -> Generator[Call, Any, NoReturn]:
+    """Turn an error reply into the matching keyspace error (asking TYPE when needed)."""
+    message = str(reply)
+    if message.startswith("WRONGTYPE"):
+        words = message.split()
+        actual: str | None = words[1] if len(words) == 2 else None
+        if actual is None:
+            (found,) = yield Call([("TYPE", key)])
+            actual = _text(found) if not isinstance(found, ErrorReply) else None
+        raise WrongType(expected=spec.redis_type, actual=actual, model=spec.name, key=key)
+    if "not an integer" in message or "not a valid float" in message:
+        raise CorruptValue("stored value is not an integer", model=spec.name, key=key)
+    raise ServerError(f"server error: {message}", model=spec.name, key=key)
+
+
+def _check_writable(spec: ModelSpec) -> None:
+    if spec.read_only:
+        raise ReadOnlyModel(
+            f"{spec.name} is read-only in keyspace (its keys are written by {spec.server})",
+            model=spec.name,
+        )
+
+
+def locate(spec: ModelSpec, key_values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """Validated key texts and the key they name."""
+    texts = spec.key_texts(key_values)
+    return spec.render(texts), texts
+
+
+# --- reads ------------------------------------------------------------------------
+
+
+def get(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
+    key, texts = locate(spec, key_values)
+    (reply,) = yield Call([READ_COMMANDS[spec.kind](key)])
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    return codec.DECODERS[spec.kind](spec, key, texts, reply, ctx)
+
+
+def get_or_raise(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
+    found = yield from get(spec, ctx, key_values)
+    if found is None:
+        raise NotFound("no such key", model=spec.name, key=spec.render(spec.key_texts(key_values)))
+    return found
+
+
+def _decode_batch(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    located: Sequence[tuple[str, Mapping[str, str]]],
+    replies: Sequence[Any],
+) -> Generator[Call, Any, list[tuple[Any, KeyspaceError | None]]]:
+    out: list[tuple[Any, KeyspaceError | None]] = []
+    decode = codec.DECODERS[spec.kind]
+    for (key, texts), reply in zip(located, replies, strict=True):
+        try:
+            if isinstance(reply, ErrorReply):
+                yield from fail(spec, key, reply)
+            out.append((decode(spec, key, texts, reply, ctx), None))
+        except KeyspaceError as exc:
+            out.append((None, exc))
+    return out
+
+
+def get_many(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    many: Iterable[Mapping[str, Any]],
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    on_error: Any = None,
+) -> Program[list[Any]]:
+    """Read many keys, one round trip per chunk; the result is aligned with the input.
+
+    Every key is validated before anything is sent.  A key that cannot be
+    decoded never hides the others: with ``on_error`` each error is passed to
+    it (and the item is None); without it a :class:`BulkReadError` carrying all
+    the good results and every error is raised after everything was read.
+    """
+    located = [locate(spec, kv) for kv in many]
+    read = READ_COMMANDS[spec.kind]
+    results: list[Any] = []
+    errors: list[KeyspaceError] = []
+    for start in range(0, len(located), chunk):
+        part = located[start : start + chunk]
+        replies = yield Call([read(key) for key, _ in part])
+        for item, error in (yield from _decode_batch(spec, ctx, part, replies)):
+            results.append(item)
+            if error is not None:
+                errors.append(error)
+    _report(spec, errors, on_error, results)
+    return results
+
+
+def _report(spec: ModelSpec, errors: list[KeyspaceError], on_error: Any, results: list[Any]) -> None:
+    if not errors:
+        return
+    if on_error is None:
+        raise BulkReadError(results, errors, model=spec.name)
+    for error in errors:
+        on_error(error)
+
+
+def exists(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[bool]:
+    key, _ = locate(spec, key_values)
+    (reply,) = yield Call([("EXISTS", key)])
+    return bool(reply)
+
+
+def ttl(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[int | None]:
+    """Remaining seconds, None for a persistent key; NotFound when missing."""
+    key, _ = locate(spec, key_values)
+    (reply,) = yield Call([("TTL", key)])
+    if reply == -2:
+        raise NotFound("no such key", model=spec.name, key=key)
+    return None if reply == -1 else int(reply)
+
+
+# --- scan -------------------------------------------------------------------------
+
+
+def _split_filters(
+    spec: ModelSpec, filters: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    key_part = {k: v for k, v in filters.items() if k in spec.key_adapters}
+    value_part = {k: v for k, v in filters.items() if k not in spec.key_adapters}
+    for name in value_part:
+        if name not in spec.value_fields:
+            raise InvalidKeyValue("not a field of this model", model=spec.name, field=name)
+    texts = spec.key_texts(key_part, partial=True)
+    wanted: dict[str, Any] = {}
+    if value_part:
+        # validate the filter values with the field types, so "running" == Status.RUNNING
+        probe = spec.model.model_fields
+        from pydantic import TypeAdapter, ValidationError
+
+        for name, value in value_part.items():
+            adapter: TypeAdapter[Any] = TypeAdapter(probe[name].annotation)
+            try:
+                wanted[name] = adapter.validate_python(value)
+            except ValidationError as exc:
+                raise ValidationFailed(
+                    f"invalid filter value: {exc.errors(include_input=False)[0]['msg']}",
+                    model=spec.name,
+                    field=name,
+                ) from None
+    return texts, wanted
+
+
+def scan(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    filters: Mapping[str, Any],
+    *,
+    keys_only: bool = False,
+    count: int = 1000,
+    dedupe: bool = True,
+    on_error: Any = None,
+) -> Program[int]:
+    """Stream the instances (or keys) of a model; SCAN with MATCH, never KEYS.
+
+    Key-field filters become the MATCH pattern; value-field filters (e.g.
+    ``status="running"``) are applied after each batch is read, so they cost a
+    read of every key the pattern matches.  One SCAN batch is in memory at a
+    time; with ``dedupe`` the set of keys already emitted is kept so that
+    SCAN's occasional repeats are dropped.  Undecodable items are reported
+    through ``on_error``, or raised together (ScanError) after the scan ends.
+    Returns the number of items emitted.
+    """
+    texts, wanted = _split_filters(spec, filters)
+    errors: list[KeyspaceError] = []
+    seen: set[bytes] = set()
+    emitted = 0
+    read = READ_COMMANDS[spec.kind]
+    decode_needed = not keys_only or bool(wanted)
+    for template in spec.templates:
+        if any(name not in template.fields for name in texts):
+            continue
+        pattern = template.scan_pattern(texts)
+        cursor: Any = 0
+        while True:
+            (reply,) = yield Call([("SCAN", cursor, "MATCH", pattern, "COUNT", count)])
+            if isinstance(reply, ErrorReply):
+                raise ServerError(f"SCAN failed: {reply}", model=spec.name)
+            cursor, raw_keys = reply
+            batch: list[tuple[str, dict[str, str]]] = []
+            for raw in raw_keys:
+                if dedupe:
+                    if raw in seen:
+                        continue
+                    seen.add(raw)
+                try:
+                    key = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                except UnicodeDecodeError:
+                    continue
+                found = spec.match(key)
+                if found is None or any(found.get(k) != v for k, v in texts.items()):
+                    continue
+                batch.append((key, found))
+            if batch and not decode_needed:
+                for key, _ in batch:
+                    yield Emit(key)
+                emitted += len(batch)
+            elif batch:
+                replies = yield Call([read(key) for key, _ in batch])
+                decoded = yield from _decode_batch(spec, ctx, batch, replies)
+                for (key, _), (item, error) in zip(batch, decoded, strict=True):
+                    if error is not None:
+                        errors.append(error)
+                    elif item is not None and all(
+                        getattr(item, n) == v for n, v in wanted.items()
+                    ):
+                        yield Emit(key if keys_only else item)
+                        emitted += 1
+            if int(cursor) == 0:
+                break
+    if errors:
+        if on_error is None:
+            raise ScanError(errors, model=spec.name)
+        for error in errors:
+            on_error(error)
+    return emitted
+
+
+class ScanError(BulkReadError):
+    """Raised after a scan that met undecodable items (all good items were yielded)."""
+
+    def __init__(self, errors: list[KeyspaceError], *, model: str) -> None:
+        super().__init__([], errors, model=model)
+
+
+# --- writes -----------------------------------------------------------------------
+
+
+def _ttl_arg(ttl_seconds: int | None) -> int:
+    return ttl_seconds or 0
+
+
+def write_command(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None) -> tuple[list[str], Command]:
+    """The keys and the single command that save ``obj`` (value and TTL atomically)."""
+    spec = obj.__keyspace__
+    _check_writable(spec)
+    keys = obj.redis_keys()
+    key = keys[0]
+    ttl_value = _ttl_arg(ttl_seconds)
+    if spec.kind == "hash":
+        pairs, deletes = codec.encode_hash(obj, key, ctx)
+        return keys, scripts.call(scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes])
+    if spec.kind == "json":
+        return keys, scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)])
+    if spec.kind in ("string", "counter"):
+        return keys, scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])
+    members = codec.encode_members(obj, key, ctx)
+    if len(keys) != 1:
+        raise InvalidKeyValue("set and list models take one key template", model=spec.name)
+    return keys, scripts.call(scripts.SAVE_COLLECTION, keys, [ttl_value, spec.kind, *members])
+
+
+def save(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None) -> Program[None]:
+    keys, command = write_command(obj, ctx, ttl_seconds)
+    (reply,) = yield Call([command])
+    if isinstance(reply, ErrorReply):
+        yield from fail(obj.__keyspace__, keys[0], reply)
+
+
+def save_many(
+    objs: Sequence[KeyspaceModel],
+    ctx: CodecContext,
+    ttl_of: Any,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+) -> Program[None]:
+    """Save many instances, one round trip per chunk.
+
+    Every instance is encoded (and so validated and encrypted) before anything
+    is sent, so bad input writes nothing.  Each item is atomic on its own key;
+    an item refused by the server (wrong type) does not stop the others, and
+    the first such error is raised after the whole batch was sent.
+    """
+    prepared = [(o.__keyspace__, *write_command(o, ctx, ttl_of(o.__keyspace__))) for o in objs]
+    first_error: KeyspaceError | None = None
+    for start in range(0, len(prepared), chunk):
+        part = prepared[start : start + chunk]
+        replies = yield Call([command for _, _, command in part])
+        for (spec, keys, _), reply in zip(part, replies, strict=True):
+            if isinstance(reply, ErrorReply) and first_error is None:
+                try:
+                    yield from fail(spec, keys[0], reply)
+                except KeyspaceError as exc:
+                    first_error = exc
+    if first_error is not None:
+        raise first_error
+
+
+def update(
+    spec: ModelSpec, ctx: CodecContext, ttl_seconds: int | None, values: Mapping[str, Any]
+) -> Program[None]:
+    """Write some fields of an existing key; the others are left as they are.
+
+    ``values`` holds the key fields (which name the key) and the fields to
+    change.  The TTL policy is applied as on save (a TTL model's expiry is
+    refreshed).  A missing key raises NotFound and creates nothing.
+    """
+    _check_writable(spec)
+    key_values = {k: v for k, v in values.items() if k in spec.key_adapters}
+    changes = {k: v for k, v in values.items() if k not in spec.key_adapters}
+    key, texts = locate(spec, key_values)
+    for name in changes:
+        if name not in spec.value_fields:
+            raise InvalidKeyValue("not a field of this model", model=spec.name, field=name)
+    if not changes:
+        return
+    if spec.kind == "hash":
+        probe = _validated_partial(spec, key, texts, changes)
+        pairs, deletes = codec.encode_fields(spec, key, probe, changes, ctx)
+        (reply,) = yield Call(
+            [scripts.call(scripts.UPDATE_HASH, [key], [_ttl_arg(ttl_seconds), len(pairs) // 2, *pairs, *deletes])]
+        )
+        if isinstance(reply, ErrorReply):
+            yield from fail(spec, key, reply)
+        if reply == 0:
+            raise NotFound("no such key (update writes existing keys only)", model=spec.name, key=key)
+        return
+    if spec.kind == "json":
+        yield from _update_json(spec, ctx, ttl_seconds, key, texts, changes)
+        return
+    raise InvalidKeyValue(
+        f"update is for hash and JSON models; use save, incr or add on a {spec.kind} model",
+        model=spec.name,
+    )
+
+
+def _validated_partial(
+    spec: ModelSpec, key: str, texts: Mapping[str, str], changes: Mapping[str, Any]
+) -> KeyspaceModel:
+    """Validate only the changed fields (with their declared types) and return a carrier instance."""
+    from pydantic import ValidationError
+
+    cls = spec.model
+    carrier = cls.model_construct(**texts)
+    for name, value in changes.items():
+        try:
+            cls.__pydantic_validator__.validate_assignment(carrier, name, value)
+        except ValidationError as exc:
+            from keyspace.model import validation_error
+
+            raise validation_error(exc, model=spec.name, key=key) from None
+    return carrier
+
+
+MAX_CAS_ATTEMPTS = 16
+
+
+def _update_json(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    ttl_seconds: int | None,
+    key: str,
+    texts: Mapping[str, str],
+    changes: Mapping[str, Any],
+) -> Program[None]:
+    for _ in range(MAX_CAS_ATTEMPTS):
+        (raw,) = yield Call([("GET", key)])
+        if isinstance(raw, ErrorReply):
+            yield from fail(spec, key, raw)
+        current = codec.decode_json(spec, key, texts, raw, ctx)
+        if current is None:
+            raise NotFound("no such key (update writes existing keys only)", model=spec.name, key=key)
+        data = {n: getattr(current, n) for n in spec.model.model_fields}
+        data.update(changes)
+        from pydantic import ValidationError
+
+        try:
+            new = spec.model.model_validate(data)
+        except ValidationError as exc:
+            from keyspace.model import validation_error
+
+            raise validation_error(exc, model=spec.name, key=key) from None
+        new._unknown = current._unknown
+        encoded = codec.encode_json(new, key, ctx)
+        (reply,) = yield Call(
+            [scripts.call(scripts.CAS_STRING, [key], [raw, encoded, _ttl_arg(ttl_seconds)])]
+        )
+        if isinstance(reply, ErrorReply):
+            yield from fail(spec, key, reply)
+        if reply == 1:
+            return
+    raise ServerError(
+        f"update gave up after {MAX_CAS_ATTEMPTS} concurrent changes", model=spec.name, key=key
+    )
+
+
+def delete(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[bool]:
+    """Delete the key (and its alternates); refuses a key holding another Redis type."""
+    _check_writable(spec)
+    texts = spec.key_texts(key_values)
+    keys = spec.render_all(texts)
+    (reply,) = yield Call([scripts.call(scripts.DELETE, keys, [spec.redis_type])])
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, keys[0], reply)
+    return bool(reply)
+
+
+# --- counters, sets, lists ------------------------------------------------------------
+
+
+def _require(spec: ModelSpec, kind: str, operation: str) -> None:
+    if spec.kind != kind:
+        raise InvalidKeyValue(f"{operation} is for {kind} models, not {spec.kind}", model=spec.name)
+
+
+def incr(
+    spec: ModelSpec, ttl_seconds: int | None, key_values: Mapping[str, Any], by: int
+) -> Program[int]:
+    _require(spec, "counter", "incr/decr")
+    _check_writable(spec)
+    if isinstance(by, bool) or not isinstance(by, int):
+        raise ValidationFailed("increment must be an int", model=spec.name)
+    key, _ = locate(spec, key_values)
+    (reply,) = yield Call(
+        [scripts.call(scripts.WRITE, [key], [_ttl_arg(ttl_seconds), "string", "INCRBY", by])]
+    )
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    return int(reply)
+
+
+def _members(
+    spec: ModelSpec, ctx: CodecContext, key: str, texts: Mapping[str, str], values: Iterable[Any]
+) -> list[bytes | str]:
+    from pydantic import ValidationError
+
+    element = spec.element
+    assert element is not None
+    try:
+        carrier = spec.model.model_validate({**texts, element.name: list(values)})
+    except ValidationError as exc:
+        from keyspace.model import validation_error
+
+        raise validation_error(exc, model=spec.name, key=key) from None
+    return codec.encode_members(carrier, key, ctx)
+
+
+def add(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    ttl_seconds: int | None,
+    key_values: Mapping[str, Any],
+    values: Iterable[Any],
+    *,
+    command: str = "SADD",
+) -> Program[int]:
+    """SADD (sets) or RPUSH (lists) members, with the TTL policy applied atomically."""
+    _check_writable(spec)
+    key, texts = locate(spec, key_values)
+    members = _members(spec, ctx, key, texts, values)
+    if not members:
+        return 0
+    (reply,) = yield Call(
+        [scripts.call(scripts.WRITE, [key], [_ttl_arg(ttl_seconds), spec.redis_type, command, *members])]
+    )
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    return int(reply)
+
+
+def remove(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    ttl_seconds: int | None,
+    key_values: Mapping[str, Any],
+    values: Iterable[Any],
+) -> Program[int]:
+    _require(spec, "set", "remove")
+    return (yield from add(spec, ctx, ttl_seconds, key_values, values, command="SREM"))
+
+
+def members(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
+    """The members of a set model (an empty set when the key is missing)."""
+    _require(spec, "set", "members")
+    found = yield from get(spec, ctx, key_values)
+    return set() if found is None else set(getattr(found, spec.value_field))
+
+
+def contains(
+    spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], value: Any
+) -> Program[bool]:
+    _require(spec, "set", "contains")
+    key, texts = locate(spec, key_values)
+    (member,) = _members(spec, ctx, key, texts, [value])
+    (reply,) = yield Call([("SISMEMBER", key, member)])
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    return bool(reply)
+
+
+def length(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[int]:
+    _require(spec, "list", "length")
+    key, _ = locate(spec, key_values)
+    (reply,) = yield Call([("LLEN", key)])
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    return int(reply)
+
+
+def list_range(
+    spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], start: int, stop: int
+) -> Program[list[Any]]:
+    """LRANGE start..stop (inclusive, negative from the end), decoded and validated."""
+    _require(spec, "list", "range")
+    key, texts = locate(spec, key_values)
+    (reply,) = yield Call([("LRANGE", key, start, stop)])
+    if isinstance(reply, ErrorReply):
+        yield from fail(spec, key, reply)
+    found = codec.decode_members(spec, key, texts, reply, ctx)
+    return [] if found is None else list(getattr(found, spec.value_field))

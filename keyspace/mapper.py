@@ -1,0 +1,375 @@
+"""Mapper (sync) and AsyncMapper (asyncio): one set of operations, two drivers.
+
+Every public method builds a program from ``keyspace.commands`` and hands it
+to ``_run`` / ``_stream``.  Mapper's drivers block; AsyncMapper's return
+coroutines and async iterators.  Nothing else differs, so the methods are
+written once, in ``_Operations``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from keyspace import commands, connection, driver
+from keyspace.codec import CodecContext, PlaintextPolicy
+from keyspace.crypto import Keyring
+from keyspace.errors import KeyspaceError, ModelDeclarationError
+from keyspace.model import KeyspaceModel, ModelSpec
+
+M = TypeVar("M", bound=KeyspaceModel)
+_UNSET: Any = object()
+
+
+class ServerUnavailable(KeyspaceError, ConnectionError):
+    """The Redis server a model lives on cannot be reached (or timed out)."""
+
+
+def _spec(model: type[KeyspaceModel] | KeyspaceModel) -> ModelSpec:
+    spec = getattr(model, "__keyspace__", None)
+    if spec is None:
+        name = getattr(model, "__name__", type(model).__name__)
+        raise ModelDeclarationError("not a keyspace model (declare it with key=...)", model=name)
+    return spec
+
+
+class _Operations:
+    """The public operations, written once for both mappers."""
+
+    ctx: CodecContext
+    ttl_overrides: dict[str, int | None]
+    chunk: int
+
+    def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        raise NotImplementedError
+
+    def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        raise NotImplementedError
+
+    def ttl_policy(self, model: type[KeyspaceModel] | ModelSpec) -> int | None:
+        """The TTL in force for a model: the deployment's override, else the declared TTL."""
+        spec = model if isinstance(model, ModelSpec) else _spec(model)
+        return self.ttl_overrides.get(spec.name, spec.ttl)
+
+    # reads
+    def get(self, model: type[M], **key_values: Any) -> Any:
+        """The instance, or None when the key is missing."""
+        spec = _spec(model)
+        return self._run(spec, commands.get(spec, self.ctx, key_values))
+
+    def get_or_raise(self, model: type[M], **key_values: Any) -> Any:
+        """The instance; NotFound when the key is missing."""
+        spec = _spec(model)
+        return self._run(spec, commands.get_or_raise(spec, self.ctx, key_values))
+
+    def get_many(
+        self, model: type[M], many: Iterable[Mapping[str, Any]], *, on_error: Any = None
+    ) -> Any:
+        """Instances (None where missing) aligned with ``many``; see commands.get_many."""
+        spec = _spec(model)
+        return self._run(
+            spec, commands.get_many(spec, self.ctx, list(many), chunk=self.chunk, on_error=on_error)
+        )
+
+    def exists(self, model: type[M], **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.exists(spec, key_values))
+
+    def ttl(self, model: type[M], **key_values: Any) -> Any:
+        """Seconds to live, None for a persistent key; NotFound when missing."""
+        spec = _spec(model)
+        return self._run(spec, commands.ttl(spec, key_values))
+
+    def scan(
+        self,
+        model: type[M],
+        *,
+        count: int = 1000,
+        dedupe: bool = True,
+        on_error: Any = None,
+        **filters: Any,
+    ) -> Any:
+        """Stream instances whose fields equal ``filters`` (SCAN + MATCH; never KEYS)."""
+        spec = _spec(model)
+        return self._stream(
+            spec,
+            commands.scan(spec, self.ctx, filters, count=count, dedupe=dedupe, on_error=on_error),
+        )
+
+    def scan_keys(self, model: type[M], *, count: int = 1000, dedupe: bool = True, **filters: Any) -> Any:
+        """Stream the keys (strings) of a model whose key fields equal ``filters``."""
+        spec = _spec(model)
+        return self._stream(
+            spec,
+            commands.scan(spec, self.ctx, filters, keys_only=True, count=count, dedupe=dedupe),
+        )
+
+    # writes
+    def save(self, obj: KeyspaceModel) -> Any:
+        """Write the instance (every key it names) with its TTL policy, atomically per key."""
+        spec = _spec(obj)
+        return self._run(spec, commands.save(obj, self.ctx, self.ttl_policy(spec)))
+
+    def save_many(self, objs: Sequence[KeyspaceModel]) -> Any:
+        """Save many instances of one server, pipelined in chunks (one round trip per chunk)."""
+        objs = list(objs)
+        if not objs:
+            return self._noop()
+        servers = {_spec(o).server for o in objs}
+        if len(servers) != 1:
+            raise KeyspaceError("save_many takes models of one server at a time")
+        return self._run(
+            _spec(objs[0]),
+            commands.save_many(objs, self.ctx, self.ttl_policy, chunk=self.chunk),
+        )
+
+    def update(self, model: type[M], **values: Any) -> Any:
+        """Write some fields of an existing key: key fields name it, the others are written."""
+        spec = _spec(model)
+        return self._run(spec, commands.update(spec, self.ctx, self.ttl_policy(spec), values))
+
+    def delete(self, model: type[M] | KeyspaceModel, **key_values: Any) -> Any:
+        """Delete a key (an instance, or a model and its key fields); True if it existed."""
+        spec = _spec(model)
+        if isinstance(model, KeyspaceModel):
+            key_values = {n: getattr(model, n) for n in spec.key_fields}
+        return self._run(spec, commands.delete(spec, key_values))
+
+    # counters, sets, lists
+    def incr(self, model: type[M], by: int = 1, **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.incr(spec, self.ttl_policy(spec), key_values, by))
+
+    def decr(self, model: type[M], by: int = 1, **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.incr(spec, self.ttl_policy(spec), key_values, -by))
+
+    def add(self, model: type[M], *members: Any, **key_values: Any) -> Any:
+        """SADD members to a set model; returns how many were new."""
+        spec = _spec(model)
+        commands._require(spec, "set", "add")
+        return self._run(
+            spec, commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, members)
+        )
+
+    def remove(self, model: type[M], *members: Any, **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(
+            spec, commands.remove(spec, self.ctx, self.ttl_policy(spec), key_values, members)
+        )
+
+    def members(self, model: type[M], **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.members(spec, self.ctx, key_values))
+
+    def contains(self, model: type[M], member: Any, **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.contains(spec, self.ctx, key_values, member))
+
+    def push(self, model: type[M], *items: Any, **key_values: Any) -> Any:
+        """RPUSH items to a list model; returns the new length."""
+        spec = _spec(model)
+        commands._require(spec, "list", "push")
+        return self._run(
+            spec,
+            commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, items, command="RPUSH"),
+        )
+
+    def length(self, model: type[M], **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.length(spec, key_values))
+
+    def range(self, model: type[M], start: int = 0, stop: int = -1, **key_values: Any) -> Any:
+        spec = _spec(model)
+        return self._run(spec, commands.list_range(spec, self.ctx, key_values, start, stop))
+
+    def count(self, model: type[M], **filters: Any) -> Any:
+        """How many keys of the model match the key-field filters (a SCAN, no reads)."""
+        spec = _spec(model)
+        return self._run(
+            spec, _drain(commands.scan(spec, self.ctx, filters, keys_only=True))
+        )
+
+    def _noop(self) -> Any:
+        return None
+
+
+def _drain(program: commands.Program[int]) -> commands.Program[int]:
+    """Run a streaming program for its return value, discarding emitted items."""
+    reply: Any = None
+    while True:
+        try:
+            step = program.send(reply)
+        except StopIteration as stop:
+            return stop.value
+        reply = None if isinstance(step, commands.Emit) else (yield step)
+
+
+def _context(
+    encryption_key: str | None,
+    old_keys: Sequence[str],
+    plaintext_reads: PlaintextPolicy,
+    keyring: Keyring | None,
+) -> CodecContext:
+    if keyring is None and encryption_key:
+        keyring = Keyring(encryption_key, old_keys)
+    if plaintext_reads not in ("allow", "forbid"):
+        raise ValueError("plaintext_reads must be 'allow' or 'forbid'")
+    return CodecContext(keyring=keyring, plaintext_reads=plaintext_reads)
+
+
+def _unavailable(spec: ModelSpec, exc: Exception) -> ServerUnavailable:
+    kind = "timed out" if isinstance(exc, RedisTimeoutError) else "is unreachable"
+    return ServerUnavailable(
+        f"the {spec.server} Redis server {kind} ({type(exc).__name__})", model=spec.name
+    )
+
+
+class Mapper(_Operations):
+    """The synchronous mapper.  ``Mapper.from_url("memory://")`` needs no server."""
+
+    def __init__(
+        self,
+        app: redis.Redis,
+        celery: redis.Redis | None = None,
+        *,
+        keyring: Keyring | None = None,
+        encryption_key: str | None = None,
+        old_keys: Sequence[str] = (),
+        plaintext_reads: PlaintextPolicy = "allow",
+        ttl_overrides: Mapping[str, int | None] | None = None,
+        chunk: int = commands.DEFAULT_CHUNK,
+    ) -> None:
+        self.clients = {"app": app, "celery": celery or app}
+        self._executors = {
+            name: driver.SyncExecutor(client.connection_pool) for name, client in self.clients.items()
+        }
+        self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
+        self.ttl_overrides = dict(ttl_overrides or {})
+        self.chunk = chunk
+
+    @classmethod
+    def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> Mapper:
+        """A mapper on ``url``; Celery's models go to ``celery_url`` (default: DB 1 of a memory URL, else ``url``)."""
+        if connection.is_memory(url):
+            server, db = connection.memory_pair(url)
+            app = connection.sync_client(url, server=server)
+            celery = connection.sync_client(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
+        else:
+            app = connection.sync_client(url)
+            celery = connection.sync_client(celery_url) if celery_url else None
+        return cls(app, celery, **options)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Mapper:
+        """A mapper configured from the environment and ``.env`` (see keyspace.settings)."""
+        from keyspace.settings import Settings
+
+        settings = Settings.load(env if env is not None else os.environ)
+        return cls(
+            connection.sync_client(settings.app_url(), **settings.client_options()),
+            connection.sync_client(settings.celery_url(), **settings.client_options()),
+            **{**settings.mapper_options(), **options},
+        )
+
+    def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        try:
+            return driver.run(self._executors[spec.server], program)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise _unavailable(spec, exc) from exc
+
+    def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        try:
+            yield from driver.stream(self._executors[spec.server], program)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise _unavailable(spec, exc) from exc
+
+    def close(self) -> None:
+        for client in {id(c): c for c in self.clients.values()}.values():
+            client.close()
+
+    def __enter__(self) -> Mapper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncMapper(_Operations):
+    """The asyncio mapper: the same methods as Mapper, awaited (scan is ``async for``)."""
+
+    def __init__(
+        self,
+        app: redis.asyncio.Redis,
+        celery: redis.asyncio.Redis | None = None,
+        *,
+        keyring: Keyring | None = None,
+        encryption_key: str | None = None,
+        old_keys: Sequence[str] = (),
+        plaintext_reads: PlaintextPolicy = "allow",
+        ttl_overrides: Mapping[str, int | None] | None = None,
+        chunk: int = commands.DEFAULT_CHUNK,
+    ) -> None:
+        self.clients = {"app": app, "celery": celery or app}
+        self._executors = {
+            name: driver.AsyncExecutor(client.connection_pool) for name, client in self.clients.items()
+        }
+        self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
+        self.ttl_overrides = dict(ttl_overrides or {})
+        self.chunk = chunk
+
+    @classmethod
+    def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> AsyncMapper:
+        if connection.is_memory(url):
+            server, db = connection.memory_pair(url)
+            app = connection.async_client(url, server=server)
+            celery = connection.async_client(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
+        else:
+            app = connection.async_client(url)
+            celery = connection.async_client(celery_url) if celery_url else None
+        return cls(app, celery, **options)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> AsyncMapper:
+        from keyspace.settings import Settings
+
+        settings = Settings.load(env if env is not None else os.environ)
+        return cls(
+            connection.async_client(settings.app_url(), **settings.client_options()),
+            connection.async_client(settings.celery_url(), **settings.client_options()),
+            **{**settings.mapper_options(), **options},
+        )
+
+    async def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        try:
+            return await driver.arun(self._executors[spec.server], program)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise _unavailable(spec, exc) from exc
+
+    async def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        try:
+            async for item in driver.astream(self._executors[spec.server], program):
+                yield item
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise _unavailable(spec, exc) from exc
+
+    async def _noop(self) -> Any:
+        return None
+
+    async def aclose(self) -> None:
+        for client in {id(c): c for c in self.clients.values()}.values():
+            await client.aclose()
+
+    async def __aenter__(self) -> AsyncMapper:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+

@@ -1,0 +1,471 @@
+"""Declarative models: a pydantic model plus its key template, Redis type, TTL and server.
+
+::
+
+    class Position(HashModel, key="user:{user_id}:position:{symbol}:{side}", ttl=None):
+        user_id: UserId
+        symbol: Symbol
+        side: Side
+        size: Decimal
+
+Fields named in the template are *key fields*: typed, validated, part of the
+key and never stored in the value.  The other fields are *value fields*.  The
+class keywords are collected into a :class:`ModelSpec` (``Model.__keyspace__``)
+that the pure core reads; a model class never talks to Redis itself.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
+from keyspace.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
+from keyspace.template import KeyTemplate
+from keyspace.ttl import ttl_seconds
+
+Kind = Literal["hash", "string", "json", "set", "counter", "list"]
+REDIS_TYPES: dict[str, str] = {
+    "hash": "hash",
+    "string": "string",
+    "json": "string",
+    "counter": "string",
+    "set": "set",
+    "list": "list",
+}
+SERVERS = ("app", "celery")
+
+_SCALARS: tuple[type, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    decimal.Decimal,
+    _dt.datetime,
+    _dt.date,
+    _dt.time,
+    enum.Enum,
+    uuid.UUID,
+)
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove Annotated[...] and Optional[...] wrappers."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def is_scalar(annotation: Any) -> bool:
+    """Whether values of this type are stored as plain text (else as JSON)."""
+    annotation = _strip(annotation)
+    if get_origin(annotation) is Literal:
+        return all(isinstance(a, str | int | bool) for a in get_args(annotation))
+    if get_origin(annotation) in (Union, types.UnionType):
+        return False
+    return isinstance(annotation, type) and issubclass(annotation, _SCALARS)
+
+
+def is_encrypted(info: FieldInfo) -> bool:
+    """Whether the field is declared ``Encrypted[...]`` (see keyspace.secret)."""
+    return any(m is ENCRYPTED for m in info.metadata) or is_encrypted_annotation(info.annotation)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """How one value field (or the element of a set/list model) is stored."""
+
+    name: str
+    json: bool  # the (plain) value is stored as JSON text rather than as plain text
+    encrypted: bool = False  # ... and then encrypted into a Fernet token
+    required: bool = False
+    plain: TypeAdapter[Any] | None = None  # encrypted fields: dumps the revealed value
+
+
+@dataclass(slots=True)
+class ModelSpec:
+    """Everything the core needs to know about a model class."""
+
+    model: type[KeyspaceModel]
+    name: str
+    kind: str
+    templates: tuple[KeyTemplate, ...]
+    key_fields: tuple[str, ...]
+    value_fields: dict[str, FieldSpec]
+    ttl: int | None
+    server: str
+    read_only: bool
+    element: FieldSpec | None = None  # set/list members, counter value
+    key_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
+
+    @property
+    def redis_type(self) -> str:
+        return REDIS_TYPES[self.kind]
+
+    @property
+    def template(self) -> KeyTemplate:
+        """The primary template (the first declared)."""
+        return self.templates[0]
+
+    @property
+    def encrypted_fields(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.value_fields.items() if f.encrypted)
+
+    @property
+    def value_field(self) -> str:
+        """The single value field of string, counter, set and list models."""
+        return next(iter(self.value_fields))
+
+    # --- key values -------------------------------------------------------
+
+    def key_text(self, name: str, value: Any) -> str:
+        """Validate one key-field value with its declared type and render it as text."""
+        adapter = self.key_adapters[name]
+        try:
+            typed = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                _first_message(exc), model=self.name, field=name, errors=_clean(exc)
+            ) from None
+        return self._check_any(name, to_text(typed))
+
+    def _check_any(self, name: str, text: str) -> str:
+        for template in self.templates:
+            if name in template.fields:
+                return template.check(name, text)
+        raise InvalidKeyValue("not a key field", model=self.name, field=name)
+
+    def key_texts(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, str]:
+        """Typed key values -> validated text, refusing names that are not key fields."""
+        out: dict[str, str] = {}
+        for name, value in values.items():
+            if name not in self.key_adapters:
+                raise InvalidKeyValue("not a key field of this model", model=self.name, field=name)
+            if value is None:
+                continue
+            out[name] = self.key_text(name, value)
+        if not partial and not any(all(f in out for f in t.fields) for t in self.templates):
+            missing = [f for f in self.template.fields if f not in out]
+            raise InvalidKeyValue("a key field is missing", model=self.name, field=missing[0])
+        return out
+
+    def render(self, texts: Mapping[str, str]) -> str:
+        """The key for these key texts: the first template whose fields are all given."""
+        for template in self.templates:
+            if all(f in texts for f in template.fields):
+                return template.render(texts)
+        missing = [f for f in self.template.fields if f not in texts]
+        raise InvalidKeyValue("a key field is missing", model=self.name, field=missing[0])
+
+    def render_all(self, texts: Mapping[str, str]) -> list[str]:
+        """Every key (primary and alternates) these key texts fill in."""
+        keys = [t.render(texts) for t in self.templates if all(f in texts for f in t.fields)]
+        if not keys:
+            self.render(texts)  # raises the missing-field error
+        return keys
+
+    def match(self, key: str) -> dict[str, str] | None:
+        """Key texts of ``key`` if it belongs to this model (type-checked), else None."""
+        for template in self.templates:
+            found = template.match(key)
+            if found is None:
+                continue
+            try:
+                for name, text in found.items():
+                    if to_text(self.key_adapters[name].validate_python(text)) != text:
+                        raise ValueError  # e.g. "007" for an int: not what render writes
+            except (ValidationError, ValueError):
+                continue
+            return found
+        return None
+
+    def accepts(self, name: str, text: str) -> bool:
+        """Whether ``text`` is a value the key field ``name`` could have (used by the registry)."""
+        try:
+            return to_text(self.key_adapters[name].validate_python(text)) == text
+        except ValidationError:
+            return False
+
+
+def to_text(value: Any) -> str:
+    """A scalar as stored text: enums by value, bools as true/false, datetimes in ISO 8601."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, enum.Enum):
+        return to_text(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _clean(exc: ValidationError) -> list[dict[str, Any]]:
+    return [dict(e) for e in exc.errors(include_input=False, include_url=False)]
+
+
+def _first_message(exc: ValidationError) -> str:
+    errors = exc.errors(include_input=False, include_url=False)
+    if not errors:
+        return "invalid value"
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in errors[:3]
+    )
+
+
+def validation_error(exc: ValidationError, *, model: str, key: str | None) -> ValidationFailed:
+    """Rebuild pydantic's error without the input values (they may be secrets)."""
+    errors = _clean(exc)
+    loc = errors[0]["loc"] if errors else ()
+    field_name = str(loc[0]) if loc else None
+    return ValidationFailed(
+        f"invalid value: {_first_message(exc)}",
+        model=model,
+        key=key,
+        field=field_name,
+        errors=errors,
+    )
+
+
+class KeyspaceModel(BaseModel):
+    """Base of all keyspace models; use one of the Redis-type subclasses."""
+
+    model_config = ConfigDict(
+        extra="forbid",  # a typo in a constructor is an error, not a silently stored field
+        validate_assignment=True,
+        arbitrary_types_allowed=False,
+    )
+
+    __keyspace__: ClassVar[ModelSpec]
+    __keyspace_kind__: ClassVar[str] = ""
+    _unknown: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # pydantic passes class keywords here first, before the fields exist;
+        # keep ours for __pydantic_init_subclass__, which runs once they do.
+        ours = {k: kwargs.pop(k) for k in ("key", "ttl", "server", "read_only", "register") if k in kwargs}
+        cls.__keyspace_declared__ = ours  # type: ignore[attr-defined]
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        declared: dict[str, Any] = cls.__dict__.get("__keyspace_declared__", {})
+        if "key" not in declared:
+            if "__keyspace__" in cls.__dict__ or not cls.__keyspace_kind__:
+                return
+            parent = getattr(cls, "__keyspace__", None)
+            if parent is None:
+                return  # an abstract intermediate base without a key
+            declared = {**_declared_of(parent), **declared}
+        spec = _build_spec(cls, declared)
+        cls.__keyspace__ = spec
+        if declared.get("register", True):
+            from keyspace.registry import default_registry
+
+            default_registry.add(spec)
+
+    def __init__(self, **data: Any) -> None:
+        # pydantic's ValidationError quotes the input, which may be a secret:
+        # re-raise as ValidationFailed, which names model and field only.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise validation_error(exc, model=type(self).__name__, key=None) from None
+
+    # Tell pydantic this __init__ only wraps the base one, so model_validate()
+    # keeps its fast path and does not route through it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise validation_error(exc, model=type(self).__name__, key=None) from None
+
+    # --- instance helpers ---------------------------------------------------
+
+    @property
+    def unknown_fields(self) -> dict[str, Any]:
+        """Fields found in Redis that the model does not declare; written back on save."""
+        return self._unknown
+
+    def key_texts(self) -> dict[str, str]:
+        spec = self.__keyspace__
+        return spec.key_texts({n: getattr(self, n) for n in spec.key_fields})
+
+    @property
+    def redis_key(self) -> str:
+        """The instance's (primary) Redis key."""
+        return self.__keyspace__.render(self.key_texts())
+
+    def redis_keys(self) -> list[str]:
+        """Every key the instance is stored under (primary and alternates)."""
+        return self.__keyspace__.render_all(self.key_texts())
+
+
+def _declared_of(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "key": tuple(t.pattern for t in spec.templates),
+        "ttl": spec.ttl,
+        "server": spec.server,
+        "read_only": spec.read_only,
+    }
+
+
+def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec:
+    name = cls.__name__
+    kind = cls.__keyspace_kind__
+    raw_keys = declared["key"]
+    patterns = (raw_keys,) if isinstance(raw_keys, str) else tuple(raw_keys)
+    if not patterns:
+        raise ModelDeclarationError("key= needs at least one template", model=name)
+    templates = tuple(KeyTemplate(p, owner=name) for p in patterns)
+    try:
+        ttl = ttl_seconds(declared.get("ttl"), what="ttl")
+    except ValueError as exc:
+        raise ModelDeclarationError(str(exc), model=name) from None
+    if isinstance(declared.get("ttl"), timedelta | int | None) is False:
+        raise ModelDeclarationError("ttl must be seconds, a timedelta or None", model=name)
+    server = declared.get("server", "app")
+    if server not in SERVERS:
+        raise ModelDeclarationError(f"server must be one of {SERVERS}, got {server!r}", model=name)
+
+    fields = cls.model_fields
+    key_fields: list[str] = []
+    for template in templates:
+        for f in template.fields:
+            if f not in fields:
+                raise ModelDeclarationError(
+                    f"template {template.pattern!r} names {{{f}}}, which is not a field",
+                    model=name,
+                    field=f,
+                )
+            if f not in key_fields:
+                key_fields.append(f)
+    key_adapters: dict[str, TypeAdapter[Any]] = {}
+    for f in key_fields:
+        info = fields[f]
+        if not is_scalar(info.annotation):
+            raise ModelDeclarationError("a key field must have a scalar type", model=name, field=f)
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = typing.Annotated[(annotation, *info.metadata)]
+        key_adapters[f] = TypeAdapter(annotation)
+
+    value_fields: dict[str, FieldSpec] = {}
+    for fname, info in fields.items():
+        if fname in key_fields:
+            continue
+        if is_encrypted(info):
+            if kind not in ("hash", "json", "string"):
+                raise ModelDeclarationError(
+                    f"a {kind} model cannot hold encrypted values", model=name, field=fname
+                )
+            inner = secret_inner_type(info.annotation)
+            value_fields[fname] = FieldSpec(
+                name=fname,
+                json=not is_scalar(inner),
+                encrypted=True,
+                required=info.is_required(),
+                plain=TypeAdapter(inner),
+            )
+            continue
+        value_fields[fname] = FieldSpec(
+            name=fname, json=not is_scalar(info.annotation), required=info.is_required()
+        )
+    element: FieldSpec | None = None
+    if kind in ("string", "counter", "set", "list"):
+        if len(value_fields) != 1:
+            raise ModelDeclarationError(
+                f"a {kind} model declares exactly one value field besides its key fields, "
+                f"found {len(value_fields)}",
+                model=name,
+            )
+        (only,) = value_fields.values()
+        ann = _strip(fields[only.name].annotation)
+        if kind == "counter" and not (isinstance(ann, type) and issubclass(ann, int)):
+            raise ModelDeclarationError("a counter's value field must be an int", model=name)
+        if kind in ("set", "list"):
+            origin = get_origin(ann)
+            allowed = (set, frozenset, list, tuple) if kind == "set" else (list, tuple)
+            if origin not in allowed:
+                raise ModelDeclarationError(
+                    f"a {kind} model's value field must be a {'set' if kind == 'set' else 'list'}"
+                    " of items",
+                    model=name,
+                    field=only.name,
+                )
+            args = [a for a in get_args(ann) if a is not Ellipsis] or [str]
+            element = FieldSpec(name=only.name, json=not is_scalar(args[0]))
+        else:
+            element = only
+
+    return ModelSpec(
+        model=cls,
+        name=name,
+        kind=kind,
+        templates=templates,
+        key_fields=tuple(key_fields),
+        value_fields=value_fields,
+        ttl=ttl,
+        server=server,
+        read_only=bool(declared.get("read_only", False)),
+        element=element,
+        key_adapters=key_adapters,
+    )
+
+
+class HashModel(KeyspaceModel):
+    """A Redis HASH: one hash field per value field (scalars as text, others as JSON)."""
+
+    __keyspace_kind__ = "hash"
+
+
+class JsonModel(KeyspaceModel):
+    """A JSON document in a Redis STRING; undeclared document keys are kept."""
+
+    __keyspace_kind__ = "json"
+
+
+class StringModel(KeyspaceModel):
+    """One scalar value in a Redis STRING (declare exactly one value field)."""
+
+    __keyspace_kind__ = "string"
+
+
+class CounterModel(KeyspaceModel):
+    """An integer counter in a Redis STRING, changed atomically with incr/decr."""
+
+    __keyspace_kind__ = "counter"
+
+
+class SetModel(KeyspaceModel):
+    """A Redis SET; declare one value field of type ``set[T]``."""
+
+    __keyspace_kind__ = "set"
+
+
+class ListModel(KeyspaceModel):
+    """A Redis LIST; declare one value field of type ``list[T]``."""
+
+    __keyspace_kind__ = "list"

@@ -1,0 +1,136 @@
+"""Settings from the environment and ``.env``, under the application's existing names.
+
+The variable names are the TradingBoost application's (REDIS_HOST, REDIS_PORT,
+REDIS_DB, REDIS_PASSWORD, …, ENCRYPTION_KEY), so keyspace reads the same
+``.env`` unchanged.  Secrets are ``SecretStr``: never in a repr, a log line
+or an error.  There is no silent fallback to the in-memory server: without
+REDIS_URL or REDIS_HOST, asking for the app server's URL is an error that
+names the variables to set (``REDIS_URL=memory://`` opts in explicitly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keyspace.crypto import Keyring
+from keyspace.errors import KeyspaceError
+from keyspace.ttl import parse_duration
+
+
+class ConfigError(KeyspaceError, ValueError):
+    """Missing or invalid configuration; names the variable, never its secret value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    REDIS_URL: str | None = None
+    REDIS_HOST: str | None = None
+    REDIS_PORT: int = Field(6379, ge=1, le=65535)
+    REDIS_DB: int = Field(0, ge=0)
+    REDIS_USERNAME: str | None = None
+    REDIS_PASSWORD: SecretStr | None = None
+    REDIS_MAX_CONNECTIONS: int = Field(50, ge=1, le=500)
+    REDIS_SOCKET_TIMEOUT: float = Field(5.0, gt=0)
+    REDIS_HEALTH_CHECK_INTERVAL: int = Field(30, ge=0)
+    REDIS_SSL_CA_FILE: str | None = None
+    CELERY_BROKER_URL_OVERRIDE: str | None = None
+    CELERY_RESULT_BACKEND_OVERRIDE: str | None = None
+    ENCRYPTION_KEY: SecretStr | None = None
+    ENCRYPTION_OLD_KEYS: SecretStr | None = None
+    KEYSPACE_PLAINTEXT_READS: Literal["allow", "forbid"] = "allow"
+    KEYSPACE_TTL_OVERRIDES: str = ""
+
+    @field_validator("REDIS_URL", "REDIS_HOST", "CELERY_BROKER_URL_OVERRIDE", "CELERY_RESULT_BACKEND_OVERRIDE", "REDIS_USERNAME", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, *, env_file: str | None = ".env") -> Settings:
+        """Read settings; every problem becomes one ConfigError naming the variable."""
+        try:
+            if env is None:
+                return cls(_env_file=env_file)  # type: ignore[call-arg]
+            known = {k: v for k, v in env.items() if k in cls.model_fields}
+            return cls.model_validate(known)
+        except ValidationError as exc:
+            first = exc.errors(include_input=False, include_url=False)[0]
+            variable = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{variable}: {first['msg']}") from None
+
+    # --- derived ---------------------------------------------------------------
+
+    def app_url(self) -> str:
+        """The app server's URL, without the password (that goes in client_options)."""
+        if self.REDIS_URL:
+            return self.REDIS_URL
+        if not self.REDIS_HOST:
+            raise ConfigError(
+                "no app Redis server configured: set REDIS_URL, or REDIS_HOST (with REDIS_PORT, "
+                "REDIS_DB, REDIS_PASSWORD); use REDIS_URL=memory:// for the in-memory server"
+            )
+        user = f"{quote(self.REDIS_USERNAME)}@" if self.REDIS_USERNAME else ""
+        return f"redis://{user}{self.REDIS_HOST}:{self.REDIS_PORT}/{self.REDIS_DB}"
+
+    def celery_url(self) -> str:
+        """The Celery server: CELERY_RESULT_BACKEND_OVERRIDE, else the broker override, else DB 1 of localhost."""
+        url = self.CELERY_RESULT_BACKEND_OVERRIDE or self.CELERY_BROKER_URL_OVERRIDE
+        if url:
+            return url
+        app = self.app_url()
+        if app.startswith("memory:"):
+            parts = urlsplit(app)
+            return parts._replace(path="/1").geturl()
+        return "redis://localhost:6379/1"
+
+    def client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "max_connections": self.REDIS_MAX_CONNECTIONS,
+            "socket_timeout": self.REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": self.REDIS_SOCKET_TIMEOUT,
+            "health_check_interval": self.REDIS_HEALTH_CHECK_INTERVAL,
+        }
+        if self.REDIS_PASSWORD is not None and not self.REDIS_URL:
+            options["password"] = self.REDIS_PASSWORD.get_secret_value()
+        if self.REDIS_SSL_CA_FILE:
+            options["ssl_ca_certs"] = self.REDIS_SSL_CA_FILE
+        return options
+
+    def keyring(self) -> Keyring | None:
+        env = {
+            "ENCRYPTION_KEY": self.ENCRYPTION_KEY.get_secret_value() if self.ENCRYPTION_KEY else "",
+            "ENCRYPTION_OLD_KEYS": (
+                self.ENCRYPTION_OLD_KEYS.get_secret_value() if self.ENCRYPTION_OLD_KEYS else ""
+            ),
+        }
+        return Keyring.from_env(env)
+
+    def ttl_overrides(self) -> dict[str, int | None]:
+        """KEYSPACE_TTL_OVERRIDES="UserSettings=7d,UserSession=12h" -> {model: seconds}."""
+        out: dict[str, int | None] = {}
+        for item in filter(None, (p.strip() for p in self.KEYSPACE_TTL_OVERRIDES.split(","))):
+            name, sep, duration = item.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(
+                    f"KEYSPACE_TTL_OVERRIDES: {item!r} is not MODEL=DURATION (e.g. UserSession=12h)"
+                )
+            try:
+                out[name.strip()] = parse_duration(duration, what=f"KEYSPACE_TTL_OVERRIDES {name.strip()}")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        return out
+
+    def mapper_options(self) -> dict[str, Any]:
+        return {
+            "keyring": self.keyring(),
+            "plaintext_reads": self.KEYSPACE_PLAINTEXT_READS,
+            "ttl_overrides": self.ttl_overrides(),
+        }

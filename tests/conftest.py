@@ -1,0 +1,66 @@
+"""Fixtures: a private redis-server (never the machine's own), and mappers on both backends.
+
+Every contract test runs twice: on the in-memory server (fakeredis) and on a
+real redis-server started for this test session on a free port.  Set
+KEYSPACE_TEST_REDIS_URL to run against a server of your own instead (it is
+flushed between tests, so never point it at data you need).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from keyspace import AsyncMapper, Keyring, Mapper, generate_key
+from tests.redis_server import running_server
+
+TEST_KEY = generate_key()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    external = os.environ.get("KEYSPACE_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    with running_server() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring(TEST_KEY)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        client = redis.Redis.from_url(url)
+        client.flushall()
+        client.close()
+        return url
+    return "memory://"
+
+
+@pytest.fixture
+def mapper(backend: str, keyring: Keyring) -> Iterator[Mapper]:
+    celery = None if backend.startswith("memory") else backend.rsplit("/", 1)[0] + "/1"
+    with Mapper.from_url(backend, celery_url=celery, keyring=keyring) as m:
+        yield m
+
+
+@pytest.fixture
+def raw(mapper: Mapper) -> redis.Redis:
+    """A plain redis-py client on the mapper's app server, to check what is really stored."""
+    return mapper.clients["app"]
+
+
+@pytest.fixture
+async def amapper(backend: str, keyring: Keyring) -> AsyncIterator[AsyncMapper]:
+    celery = None if backend.startswith("memory") else backend.rsplit("/", 1)[0] + "/1"
+    async with AsyncMapper.from_url(backend, celery_url=celery, keyring=keyring) as m:
+        yield m
