@@ -71,3 +71,8 @@ __all__ = [
     "default_registry",
     "generate_key",
 ]
+
+import logging as _logging
+
+# A library never decides where log records go (the application does).
+_logging.getLogger("keyspace").addHandler(_logging.NullHandler())

@@ -194,13 +194,22 @@ def decode_hash(
     data: dict[str, Any] = dict(keys)
     unknown: dict[str, Any] = {}
     fields = spec.value_fields
+    open_model = spec.model.model_config.get("extra") == "allow"
     for raw_name, raw_value in pairs:
         name = raw_name.decode("utf-8", "surrogateescape") if isinstance(raw_name, bytes) else raw_name
         fs = fields.get(name)
         if fs is None:
-            unknown[name] = _text_or_bytes(_as_bytes(raw_value))
-        else:
+            if open_model and name not in keys:
+                data[name] = _text_or_bytes(_as_bytes(raw_value))
+            else:
+                unknown[name] = _text_or_bytes(_as_bytes(raw_value))
+        elif fs.json or fs.encrypted:
             data[name] = decode_value(fs, _as_bytes(raw_value), ctx, spec.name, key)
+        else:
+            try:
+                data[name] = raw_value.decode("utf-8")
+            except (UnicodeDecodeError, AttributeError):
+                data[name] = decode_value(fs, _as_bytes(raw_value), ctx, spec.name, key)
     return _build(spec, key, data, unknown)
 
 
@@ -213,20 +222,30 @@ def encode_hash(
     Redis are written back unchanged.
     """
     spec = obj.__keyspace__
-    dumped = obj.model_dump(mode="json", include=set(spec.value_fields))
+    dumped = obj.model_dump(mode="json", include=spec.value_names)
     pairs: list[bytes | str] = []
     deletes: list[str] = []
     for name, fs in spec.value_fields.items():
-        raw = getattr(obj, name)
-        if raw is None:
+        value = dumped[name]
+        if value is None:
             deletes.append(name)
-            continue
-        pairs.append(name)
-        pairs.append(encode_value(fs, dumped[name], raw, ctx, spec.name, key))
-    for name, value in obj._unknown.items():
-        if name not in spec.value_fields:
+        elif fs.encrypted or fs.json:
             pairs.append(name)
-            pairs.append(value)
+            pairs.append(encode_value(fs, value, getattr(obj, name), ctx, spec.name, key))
+        else:
+            # inline to_text for JSON-mode scalars (str, int, float, bool): the hot path
+            pairs.append(name)
+            if type(value) is str:
+                pairs.append(value)
+            elif value is True or value is False:
+                pairs.append("true" if value else "false")
+            else:
+                pairs.append(str(value))
+    extras = {**(obj.model_extra or {}), **(obj._unknown or {})}
+    for name, value in extras.items():
+        if name not in spec.value_fields and value is not None:
+            pairs.append(name)
+            pairs.append(value if isinstance(value, str | bytes) else to_text(value))
     return pairs, deletes
 
 
@@ -267,9 +286,12 @@ def decode_json(
         )
     data: dict[str, Any] = dict(keys)
     unknown: dict[str, Any] = {}
+    open_model = spec.model.model_config.get("extra") == "allow"
     for name, value in doc.items():
         fs = spec.value_fields.get(name)
-        if fs is None or name in keys:
+        if fs is None and open_model and name not in keys:
+            data[name] = value
+        elif fs is None or name in keys:
             unknown[name] = value
         elif fs.encrypted:
             if not isinstance(value, str):
@@ -284,8 +306,8 @@ def decode_json(
 
 def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> str:
     spec = obj.__keyspace__
-    doc: dict[str, Any] = dict(obj._unknown)
-    doc.update(obj.model_dump(mode="json", include=set(spec.value_fields)))
+    doc: dict[str, Any] = dict(obj._unknown or {})
+    doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields)))
     for name in spec.encrypted_fields:
         raw = getattr(obj, name)
         if raw is None:
@@ -345,6 +367,28 @@ def encode_members(obj: KeyspaceModel, key: str, ctx: CodecContext) -> list[byte
     return [encode_value(element, item, item, ctx, spec.name, key) for item in dumped]
 
 
+def decode_any(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    """(redis type, reply) of a key of any type -> instance with ``redis_type`` and ``value``."""
+    if reply is None:
+        return None
+    kind, value = reply
+    if kind == "string":
+        decoded: Any = _text_or_bytes(_as_bytes(value))
+    elif kind == "hash":
+        items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2], strict=True)
+        decoded = {_text_or_bytes(_as_bytes(k)): _text_or_bytes(_as_bytes(v)) for k, v in items}
+    elif kind == "zset":
+        pairs = value if value and isinstance(value[0], list | tuple) else list(zip(value[::2], value[1::2], strict=True))
+        decoded = [[_text_or_bytes(_as_bytes(m)), float(s)] for m, s in pairs]
+    else:
+        decoded = sorted((_text_or_bytes(_as_bytes(v)) for v in value), key=str) if kind == "set" else [
+            _text_or_bytes(_as_bytes(v)) for v in value
+        ]
+    return _build(spec, key, {**keys, "redis_type": kind, "value": decoded})
+
+
 DECODERS: dict[str, Callable[..., KeyspaceModel | None]] = {
     "hash": decode_hash,
     "json": decode_json,
@@ -352,4 +396,5 @@ DECODERS: dict[str, Callable[..., KeyspaceModel | None]] = {
     "counter": decode_scalar,
     "set": decode_members,
     "list": decode_members,
+    "any": decode_any,
 }

@@ -63,6 +63,31 @@ READ_COMMANDS = {
 }
 
 
+_ANY_READS = {
+    "string": lambda key: ("GET", key),
+    "hash": lambda key: ("HGETALL", key),
+    "set": lambda key: ("SMEMBERS", key),
+    "list": lambda key: ("LRANGE", key, 0, -1),
+    "zset": lambda key: ("ZRANGE", key, 0, -1, "WITHSCORES"),
+}
+
+
+def fetch(spec: ModelSpec, keys: Sequence[str]) -> Generator[Call, Any, list[Any]]:
+    """Read the stored values of ``keys`` in one round trip (two for models of any type)."""
+    if spec.kind != "any":
+        read = READ_COMMANDS[spec.kind]
+        return (yield Call([read(key) for key in keys]))
+    types = yield Call([("TYPE", key) for key in keys])
+    names = [_text(t) for t in types]
+    readable = [(i, k, n) for i, (k, n) in enumerate(zip(keys, names, strict=True)) if n in _ANY_READS]
+    replies: list[Any] = [None] * len(keys)
+    if readable:
+        got = yield Call([_ANY_READS[n](k) for _, k, n in readable])
+        for (i, _, n), reply in zip(readable, got, strict=True):
+            replies[i] = reply if isinstance(reply, ErrorReply) else (n, reply)
+    return replies
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -101,7 +126,7 @@ def locate(spec: ModelSpec, key_values: Mapping[str, Any]) -> tuple[str, dict[st
 
 def get(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
     key, texts = locate(spec, key_values)
-    (reply,) = yield Call([READ_COMMANDS[spec.kind](key)])
+    (reply,) = yield from fetch(spec, [key])
     if isinstance(reply, ErrorReply):
         yield from fail(spec, key, reply)
     return codec.DECODERS[spec.kind](spec, key, texts, reply, ctx)
@@ -148,12 +173,11 @@ def get_many(
     the good results and every error is raised after everything was read.
     """
     located = [locate(spec, kv) for kv in many]
-    read = READ_COMMANDS[spec.kind]
     results: list[Any] = []
     errors: list[KeyspaceError] = []
     for start in range(0, len(located), chunk):
         part = located[start : start + chunk]
-        replies = yield Call([read(key) for key, _ in part])
+        replies = yield from fetch(spec, [key for key, _ in part])
         for item, error in (yield from _decode_batch(spec, ctx, part, replies)):
             results.append(item)
             if error is not None:
@@ -241,7 +265,6 @@ def scan(
     errors: list[KeyspaceError] = []
     seen: set[bytes] = set()
     emitted = 0
-    read = READ_COMMANDS[spec.kind]
     decode_needed = not keys_only or bool(wanted)
     for template in spec.templates:
         if any(name not in template.fields for name in texts):
@@ -272,7 +295,7 @@ def scan(
                     yield Emit(key)
                 emitted += len(batch)
             elif batch:
-                replies = yield Call([read(key) for key, _ in batch])
+                replies = yield from fetch(spec, [key for key, _ in batch])
                 decoded = yield from _decode_batch(spec, ctx, batch, replies)
                 for (key, _), (item, error) in zip(batch, decoded, strict=True):
                     if error is not None:
@@ -306,8 +329,10 @@ def _ttl_arg(ttl_seconds: int | None) -> int:
     return ttl_seconds or 0
 
 
-def write_command(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None) -> tuple[list[str], Command]:
-    """The keys and the single command that save ``obj`` (value and TTL atomically)."""
+def write_command(
+    obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None
+) -> tuple[list[str], list[Command]]:
+    """The keys and the commands that save ``obj`` (value and TTL atomically per key)."""
     spec = obj.__keyspace__
     _check_writable(spec)
     keys = obj.redis_keys()
@@ -315,22 +340,33 @@ def write_command(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None
     ttl_value = _ttl_arg(ttl_seconds)
     if spec.kind == "hash":
         pairs, deletes = codec.encode_hash(obj, key, ctx)
-        return keys, scripts.call(scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes])
+        if ttl_value == 0 and len(keys) == 1:
+            # Persistent hash: PERSIST, HSET, HDEL pipelined (no script needed:
+            # no key can end up with a TTL it should not have, and HSET itself
+            # refuses a key of another type).  This is the hot path of bulk saves.
+            batch: list[Command] = [("PERSIST", key)]
+            if pairs:
+                batch.append(("HSET", key, *pairs))
+            if deletes:
+                batch.append(("HDEL", key, *deletes))
+            return keys, batch
+        return keys, [scripts.call(scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes])]
     if spec.kind == "json":
-        return keys, scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)])
+        return keys, [scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)])]
     if spec.kind in ("string", "counter"):
-        return keys, scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])
+        return keys, [scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])]
     members = codec.encode_members(obj, key, ctx)
     if len(keys) != 1:
         raise InvalidKeyValue("set and list models take one key template", model=spec.name)
-    return keys, scripts.call(scripts.SAVE_COLLECTION, keys, [ttl_value, spec.kind, *members])
+    return keys, [scripts.call(scripts.SAVE_COLLECTION, keys, [ttl_value, spec.kind, *members])]
 
 
 def save(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None) -> Program[None]:
-    keys, command = write_command(obj, ctx, ttl_seconds)
-    (reply,) = yield Call([command])
-    if isinstance(reply, ErrorReply):
-        yield from fail(obj.__keyspace__, keys[0], reply)
+    keys, batch = write_command(obj, ctx, ttl_seconds)
+    replies = yield Call(batch)
+    for reply in replies:
+        if isinstance(reply, ErrorReply):
+            yield from fail(obj.__keyspace__, keys[0], reply)
 
 
 def save_many(
@@ -351,13 +387,16 @@ def save_many(
     first_error: KeyspaceError | None = None
     for start in range(0, len(prepared), chunk):
         part = prepared[start : start + chunk]
-        replies = yield Call([command for _, _, command in part])
-        for (spec, keys, _), reply in zip(part, replies, strict=True):
-            if isinstance(reply, ErrorReply) and first_error is None:
-                try:
-                    yield from fail(spec, keys[0], reply)
-                except KeyspaceError as exc:
-                    first_error = exc
+        replies = yield Call([command for _, _, batch in part for command in batch])
+        at = 0
+        for spec, keys, batch in part:
+            for reply in replies[at : at + len(batch)]:
+                if isinstance(reply, ErrorReply) and first_error is None:
+                    try:
+                        yield from fail(spec, keys[0], reply)
+                    except KeyspaceError as exc:
+                        first_error = exc
+            at += len(batch)
     if first_error is not None:
         raise first_error
 

@@ -43,6 +43,7 @@ REDIS_TYPES: dict[str, str] = {
     "counter": "string",
     "set": "set",
     "list": "list",
+    "any": "any",
 }
 SERVERS = ("app", "celery")
 
@@ -116,6 +117,7 @@ class ModelSpec:
     read_only: bool
     element: FieldSpec | None = None  # set/list members, counter value
     key_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
+    value_names: frozenset[str] = frozenset()
 
     @property
     def redis_type(self) -> str:
@@ -172,13 +174,13 @@ class ModelSpec:
         """The key for these key texts: the first template whose fields are all given."""
         for template in self.templates:
             if all(f in texts for f in template.fields):
-                return template.render(texts)
+                return template.render_checked(texts)
         missing = [f for f in self.template.fields if f not in texts]
         raise InvalidKeyValue("a key field is missing", model=self.name, field=missing[0])
 
     def render_all(self, texts: Mapping[str, str]) -> list[str]:
         """Every key (primary and alternates) these key texts fill in."""
-        keys = [t.render(texts) for t in self.templates if all(f in texts for f in t.fields)]
+        keys = [t.render_checked(texts) for t in self.templates if all(f in texts for f in t.fields)]
         if not keys:
             self.render(texts)  # raises the missing-field error
         return keys
@@ -257,7 +259,7 @@ class KeyspaceModel(BaseModel):
 
     __keyspace__: ClassVar[ModelSpec]
     __keyspace_kind__: ClassVar[str] = ""
-    _unknown: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _unknown: dict[str, Any] | None = PrivateAttr(default=None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # pydantic passes class keywords here first, before the fields exist;
@@ -307,11 +309,21 @@ class KeyspaceModel(BaseModel):
     @property
     def unknown_fields(self) -> dict[str, Any]:
         """Fields found in Redis that the model does not declare; written back on save."""
+        if self._unknown is None:
+            self._unknown = {}
         return self._unknown
 
     def key_texts(self) -> dict[str, str]:
+        """The key fields as key text.  The values were validated when the
+        instance was built (and on assignment), so only the segment rules are
+        checked here."""
         spec = self.__keyspace__
-        return spec.key_texts({n: getattr(self, n) for n in spec.key_fields})
+        out: dict[str, str] = {}
+        for name in spec.key_fields:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = spec._check_any(name, to_text(value))
+        return out
 
     @property
     def redis_key(self) -> str:
@@ -393,6 +405,8 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         value_fields[fname] = FieldSpec(
             name=fname, json=not is_scalar(info.annotation), required=info.is_required()
         )
+    if kind == "any":
+        declared = {**declared, "read_only": True}
     element: FieldSpec | None = None
     if kind in ("string", "counter", "set", "list"):
         if len(value_fields) != 1:
@@ -432,7 +446,20 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         read_only=bool(declared.get("read_only", False)),
         element=element,
         key_adapters=key_adapters,
+        value_names=frozenset(value_fields),
     )
+
+
+class AnyModel(KeyspaceModel):
+    """A family of keys of any Redis type, read-only: ``redis_type`` and the decoded ``value``.
+
+    For key families whose type varies per key (the grid strategy's per-user
+    data).  Declare a specific model for keys you write.
+    """
+
+    __keyspace_kind__ = "any"
+    redis_type: str
+    value: Any
 
 
 class HashModel(KeyspaceModel):

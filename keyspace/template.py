@@ -123,6 +123,16 @@ class KeyTemplate:
             out.append(seg.prefix + self.check(seg.field, values[seg.field]) + seg.suffix)
         return ":".join(out)
 
+    def render_checked(self, values: Mapping[str, str]) -> str:
+        """Like :meth:`render` for values already checked (the model's key texts)."""
+        out = []
+        for seg in self.segments:
+            if seg.field is None:
+                out.append(seg.prefix)
+            else:
+                out.append(seg.prefix + values[seg.field] + seg.suffix)
+        return ":".join(out)
+
     def match(self, key: str) -> dict[str, str] | None:
         """The placeholder values of ``key``, or None when the key is not of this template.
 

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from keyspace import AsyncMapper, Keyring, Mapper, generate_key
-from tests.redis_server import running_server
+from keyspace.testing import running_server
 
 TEST_KEY = generate_key()
 

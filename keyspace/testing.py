@@ -1,4 +1,8 @@
-"""Start a private redis-server for the tests: a free port, a temp dir, no persistence."""
+"""Start a private redis-server (tests, benchmarks, examples): a free port, a temp dir, no persistence.
+
+Never touches a server it did not start; the password, when set, goes into a
+config file in the temp dir, never onto a command line.
+"""
 
 from __future__ import annotations
 

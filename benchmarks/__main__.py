@@ -1,0 +1,249 @@
+"""keyspace vs hand-written redis-py, same server, same process, same run.
+
+    python -m benchmarks            # full run (starts its own redis-server)
+    python -m benchmarks --quick    # a short run
+
+Every figure is a ratio against a baseline measured in the same run; the last
+line printed is one JSON object with all of them.  Single operations compare
+times (keyspace / hand-written: lower is better, target <= 1.15); bulk
+operations compare throughput (keyspace / hand-written: higher is better,
+target >= 0.8).  Each measurement is the best of several rounds, alternating
+baseline and candidate so that drift on the machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable
+from decimal import Decimal
+
+import redis
+from cryptography.fernet import Fernet
+from pydantic import BaseModel
+
+from keyspace import Encrypted, HashModel, Keyring, Mapper
+from keyspace.testing import running_server
+
+
+class Account(HashModel, key="bench:account:{id}", register=False):
+    id: int
+    name: str
+    balance: Decimal
+    leverage: int
+    active: bool
+
+
+class SecretAccount(HashModel, key="bench:secret:{id}", register=False):
+    id: int
+    api_secret: Encrypted[str]
+
+
+class PlainAccount(BaseModel):
+    """What hand-written code validates into: the same four typed fields."""
+
+    id: int
+    name: str
+    balance: Decimal
+    leverage: int
+    active: bool
+
+
+def best_of(rounds: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def paired(rounds: int, baseline: Callable[[], object], candidate: Callable[[], object]) -> tuple[float, float]:
+    b = c = float("inf")
+    for _ in range(rounds):
+        b = min(b, best_of(1, baseline))
+        c = min(c, best_of(1, candidate))
+    return b, c
+
+
+def hand_save(r: redis.Redis, a: PlainAccount) -> None:
+    r.hset(
+        f"bench:account:{a.id}",
+        mapping={
+            "name": a.name,
+            "balance": str(a.balance),
+            "leverage": str(a.leverage),
+            "active": "true" if a.active else "false",
+        },
+    )
+
+
+def hand_get(r: redis.Redis, i: int) -> PlainAccount | None:
+    raw = r.hgetall(f"bench:account:{i}")
+    if not raw:
+        return None
+    return PlainAccount.model_validate(
+        {
+            "id": i,
+            "name": raw[b"name"].decode(),
+            "balance": raw[b"balance"].decode(),
+            "leverage": raw[b"leverage"].decode(),
+            "active": raw[b"active"] == b"true",
+        }
+    )
+
+
+def run(quick: bool) -> dict[str, object]:
+    singles = 2000 if quick else 10000
+    bulk = 10000
+    rounds = 3 if quick else 5
+    results: dict[str, object] = {}
+    with running_server() as server:
+        r = redis.Redis(port=server.port)
+        mapper = Mapper.from_url(server.url)
+        accounts = [
+            Account(id=i, name=f"user-{i}", balance=Decimal("1234.56"), leverage=10, active=True)
+            for i in range(bulk)
+        ]
+        plain = [PlainAccount(**a.model_dump()) for a in accounts]
+        mapper.save(accounts[0])  # load the scripts once
+
+        def k_save() -> None:
+            for a in accounts[:singles]:
+                mapper.save(a)
+
+        def h_save() -> None:
+            for a in plain[:singles]:
+                hand_save(r, a)
+
+        def k_get() -> None:
+            for i in range(singles):
+                mapper.get(Account, id=i)
+
+        def h_get() -> None:
+            for i in range(singles):
+                hand_get(r, i)
+
+        b, c = paired(rounds, h_save, k_save)
+        results["single_save_time_ratio"] = round(c / b, 3)
+        b, c = paired(rounds, h_get, k_get)
+        results["single_get_time_ratio"] = round(c / b, 3)
+
+        def k_save_many() -> None:
+            mapper.save_many(accounts)
+
+        def h_save_many() -> None:
+            pipe = r.pipeline(transaction=False)
+            for n, a in enumerate(plain, 1):
+                pipe.hset(
+                    f"bench:account:{a.id}",
+                    mapping={
+                        "name": a.name,
+                        "balance": str(a.balance),
+                        "leverage": str(a.leverage),
+                        "active": "true" if a.active else "false",
+                    },
+                )
+                if n % 500 == 0:
+                    pipe.execute()
+            pipe.execute()
+
+        keys = [{"id": i} for i in range(bulk)]
+
+        def k_get_many() -> None:
+            mapper.get_many(Account, keys)
+
+        def h_get_many() -> None:
+            out = []
+            for start in range(0, bulk, 500):
+                pipe = r.pipeline(transaction=False)
+                for i in range(start, min(start + 500, bulk)):
+                    pipe.hgetall(f"bench:account:{i}")
+                for i, raw in zip(range(start, start + 500), pipe.execute(), strict=False):
+                    out.append(
+                        PlainAccount.model_validate(
+                            {
+                                "id": i,
+                                "name": raw[b"name"].decode(),
+                                "balance": raw[b"balance"].decode(),
+                                "leverage": raw[b"leverage"].decode(),
+                                "active": raw[b"active"] == b"true",
+                            }
+                        )
+                    )
+
+        b, c = paired(rounds, h_save_many, k_save_many)
+        results["bulk_save_throughput_ratio"] = round(b / c, 3)
+        b, c = paired(rounds, h_get_many, k_get_many)
+        results["bulk_get_throughput_ratio"] = round(b / c, 3)
+
+        # encryption: keyspace's per-field cost vs a bare Fernet call on the same data
+        key = Fernet.generate_key()
+        fernet = Fernet(key)
+        keyring = Keyring(key.decode())
+        data = [f"{i:032x}".encode() for i in range(singles)]
+        tokens = [fernet.encrypt(d) for d in data]
+        b, c = paired(rounds, lambda: [fernet.encrypt(d) for d in data], lambda: keyring.encrypt_many(data))
+        results["encrypt_time_ratio"] = round(c / b, 3)
+        b, c = paired(rounds, lambda: [fernet.decrypt(t) for t in tokens], lambda: keyring.classify_many(tokens))
+        results["decrypt_time_ratio"] = round(c / b, 3)
+
+        # scan memory: peak while streaming N instances, N = small and 10 x small
+        small = 20000 if quick else 20000
+        large = small * (3 if quick else 10)
+        r.flushall()
+        pipe = r.pipeline(transaction=False)
+        for i in range(large):
+            pipe.hset(f"bench:account:{i}", mapping={"name": "n", "balance": "1", "leverage": "1", "active": "true"})
+            if i % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+
+        def peak_scan(limit: int) -> int:
+            gc.collect()
+            tracemalloc.start()
+            n = 0
+            for _ in mapper.scan(Account, dedupe=False):
+                n += 1
+                if n >= limit:
+                    break
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            return peak
+
+        p_small, p_large = peak_scan(small), peak_scan(large)
+        results["scan_peak_memory_ratio"] = round(p_large / p_small, 3)
+        results["scan_peak_memory_kib"] = {str(small): p_small // 1024, str(large): p_large // 1024}
+        mapper.close()
+        r.close()
+    results["machine"] = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    args = parser.parse_args()
+    results = run(args.quick)
+    targets = {
+        "single_save_time_ratio": "<= 1.15",
+        "single_get_time_ratio": "<= 1.15",
+        "bulk_save_throughput_ratio": ">= 0.8",
+        "bulk_get_throughput_ratio": ">= 0.8",
+        "encrypt_time_ratio": "<= 1.2",
+        "decrypt_time_ratio": "<= 1.2",
+        "scan_peak_memory_ratio": "~1 (flat)",
+    }
+    print(f"{'measure':32} {'value':>10}  target")
+    for name, target in targets.items():
+        print(f"{name:32} {results[name]!s:>10}  {target}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
