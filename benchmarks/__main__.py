@@ -63,7 +63,9 @@ def best_of(rounds: int, fn: Callable[[], object]) -> float:
     return best
 
 
-def paired(rounds: int, baseline: Callable[[], object], candidate: Callable[[], object]) -> tuple[float, float]:
+def paired(
+    rounds: int, baseline: Callable[[], object], candidate: Callable[[], object]
+) -> tuple[float, float]:
     b = c = float("inf")
     for _ in range(rounds):
         b = min(b, best_of(1, baseline))
@@ -190,16 +192,20 @@ def run(quick: bool) -> dict[str, object]:
         tokens = [fernet.encrypt(d) for d in data]
         b, c = paired(rounds, lambda: [fernet.encrypt(d) for d in data], lambda: keyring.encrypt_many(data))
         results["encrypt_time_ratio"] = round(c / b, 3)
-        b, c = paired(rounds, lambda: [fernet.decrypt(t) for t in tokens], lambda: keyring.classify_many(tokens))
+        b, c = paired(
+            rounds, lambda: [fernet.decrypt(t) for t in tokens], lambda: keyring.classify_many(tokens)
+        )
         results["decrypt_time_ratio"] = round(c / b, 3)
 
         # scan memory: peak while streaming N instances, N = small and 10 x small
-        small = 20000 if quick else 20000
+        small = 20000
         large = small * (3 if quick else 10)
         r.flushall()
         pipe = r.pipeline(transaction=False)
         for i in range(large):
-            pipe.hset(f"bench:account:{i}", mapping={"name": "n", "balance": "1", "leverage": "1", "active": "true"})
+            pipe.hset(
+                f"bench:account:{i}", mapping={"name": "n", "balance": "1", "leverage": "1", "active": "true"}
+            )
             if i % 5000 == 4999:
                 pipe.execute()
         pipe.execute()
@@ -207,9 +213,7 @@ def run(quick: bool) -> dict[str, object]:
         def peak_scan(limit: int) -> int:
             gc.collect()
             tracemalloc.start()
-            n = 0
-            for _ in mapper.scan(Account, dedupe=False):
-                n += 1
+            for n, _ in enumerate(mapper.scan(Account, dedupe=False), 1):
                 if n >= limit:
                     break
             peak = tracemalloc.get_traced_memory()[1]
@@ -221,12 +225,16 @@ def run(quick: bool) -> dict[str, object]:
         results["scan_peak_memory_kib"] = {str(small): p_small // 1024, str(large): p_large // 1024}
         mapper.close()
         r.close()
-    results["machine"] = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+    results["machine"] = (
+        f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+    )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a short run")
     args = parser.parse_args()
     results = run(args.quick)

@@ -44,7 +44,7 @@ class CodecContext:
 
     ``events`` counts what reads found (``plaintext``, ``old_key``) so that a
     migration window can be watched; ``on_plaintext`` is called with
-    (model, key, field) – never the value – for every legacy plaintext read.
+    (model, key, field) - never the value - for every legacy plaintext read.
     """
 
     keyring: Keyring | None = None
@@ -91,9 +91,7 @@ def encode_value(
     return to_text(jsonable)
 
 
-def decode_value(
-    fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str
-) -> Any:
+def decode_value(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str) -> Any:
     """The value to validate for one stored value (text, parsed JSON, or decrypted text)."""
     if fs.encrypted:
         stored = _decrypt(fs, stored, ctx, model, key)
@@ -105,7 +103,9 @@ def decode_value(
         try:
             return json.loads(text)
         except ValueError:
-            raise CorruptValue("stored value is not valid JSON", model=model, key=key, field=fs.name) from None
+            raise CorruptValue(
+                "stored value is not valid JSON", model=model, key=key, field=fs.name
+            ) from None
     return text
 
 
@@ -213,9 +213,7 @@ def decode_hash(
     return _build(spec, key, data, unknown)
 
 
-def encode_hash(
-    obj: KeyspaceModel, key: str, ctx: CodecContext
-) -> tuple[list[bytes | str], list[str]]:
+def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[bytes | str], list[str]]:
     """(field/value pairs flattened, fields to delete) for saving a hash instance.
 
     None values are deleted rather than stored; undeclared fields read from
@@ -295,9 +293,7 @@ def decode_json(
             unknown[name] = value
         elif fs.encrypted:
             if not isinstance(value, str):
-                raise CorruptValue(
-                    "encrypted value is not a string", model=spec.name, key=key, field=name
-                )
+                raise CorruptValue("encrypted value is not a string", model=spec.name, key=key, field=name)
             data[name] = decode_value(fs, value.encode("utf-8"), ctx, spec.name, key)
         else:
             data[name] = value
@@ -380,12 +376,18 @@ def decode_any(
         items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2], strict=True)
         decoded = {_text_or_bytes(_as_bytes(k)): _text_or_bytes(_as_bytes(v)) for k, v in items}
     elif kind == "zset":
-        pairs = value if value and isinstance(value[0], list | tuple) else list(zip(value[::2], value[1::2], strict=True))
+        pairs = (
+            value
+            if value and isinstance(value[0], list | tuple)
+            else list(zip(value[::2], value[1::2], strict=True))
+        )
         decoded = [[_text_or_bytes(_as_bytes(m)), float(s)] for m, s in pairs]
     else:
-        decoded = sorted((_text_or_bytes(_as_bytes(v)) for v in value), key=str) if kind == "set" else [
-            _text_or_bytes(_as_bytes(v)) for v in value
-        ]
+        decoded = (
+            sorted((_text_or_bytes(_as_bytes(v)) for v in value), key=str)
+            if kind == "set"
+            else [_text_or_bytes(_as_bytes(v)) for v in value]
+        )
     return _build(spec, key, {**keys, "redis_type": kind, "value": decoded})
 
 

@@ -213,9 +213,7 @@ def ttl(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[int | None]:
 # --- scan -------------------------------------------------------------------------
 
 
-def _split_filters(
-    spec: ModelSpec, filters: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, Any]]:
+def _split_filters(spec: ModelSpec, filters: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     key_part = {k: v for k, v in filters.items() if k in spec.key_adapters}
     value_part = {k: v for k, v in filters.items() if k not in spec.key_adapters}
     for name in value_part:
@@ -300,9 +298,7 @@ def scan(
                 for (key, _), (item, error) in zip(batch, decoded, strict=True):
                     if error is not None:
                         errors.append(error)
-                    elif item is not None and all(
-                        getattr(item, n) == v for n, v in wanted.items()
-                    ):
+                    elif item is not None and all(getattr(item, n) == v for n, v in wanted.items()):
                         yield Emit(key if keys_only else item)
                         emitted += 1
             if int(cursor) == 0:
@@ -354,7 +350,9 @@ def write_command(
     if spec.kind == "json":
         return keys, [scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)])]
     if spec.kind in ("string", "counter"):
-        return keys, [scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])]
+        return keys, [
+            scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])
+        ]
     members = codec.encode_members(obj, key, ctx)
     if len(keys) != 1:
         raise InvalidKeyValue("set and list models take one key template", model=spec.name)
@@ -423,7 +421,11 @@ def update(
         probe = _validated_partial(spec, key, texts, changes)
         pairs, deletes = codec.encode_fields(spec, key, probe, changes, ctx)
         (reply,) = yield Call(
-            [scripts.call(scripts.UPDATE_HASH, [key], [_ttl_arg(ttl_seconds), len(pairs) // 2, *pairs, *deletes])]
+            [
+                scripts.call(
+                    scripts.UPDATE_HASH, [key], [_ttl_arg(ttl_seconds), len(pairs) // 2, *pairs, *deletes]
+                )
+            ]
         )
         if isinstance(reply, ErrorReply):
             yield from fail(spec, key, reply)
@@ -494,9 +496,7 @@ def _update_json(
             yield from fail(spec, key, reply)
         if reply == 1:
             return
-    raise ServerError(
-        f"update gave up after {MAX_CAS_ATTEMPTS} concurrent changes", model=spec.name, key=key
-    )
+    raise ServerError(f"update gave up after {MAX_CAS_ATTEMPTS} concurrent changes", model=spec.name, key=key)
 
 
 def delete(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[bool]:
@@ -518,9 +518,7 @@ def _require(spec: ModelSpec, kind: str, operation: str) -> None:
         raise InvalidKeyValue(f"{operation} is for {kind} models, not {spec.kind}", model=spec.name)
 
 
-def incr(
-    spec: ModelSpec, ttl_seconds: int | None, key_values: Mapping[str, Any], by: int
-) -> Program[int]:
+def incr(spec: ModelSpec, ttl_seconds: int | None, key_values: Mapping[str, Any], by: int) -> Program[int]:
     _require(spec, "counter", "incr/decr")
     _check_writable(spec)
     if isinstance(by, bool) or not isinstance(by, int):
@@ -591,9 +589,7 @@ def members(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -
     return set() if found is None else set(getattr(found, spec.value_field))
 
 
-def contains(
-    spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], value: Any
-) -> Program[bool]:
+def contains(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], value: Any) -> Program[bool]:
     _require(spec, "set", "contains")
     key, texts = locate(spec, key_values)
     (member,) = _members(spec, ctx, key, texts, [value])

@@ -4,10 +4,10 @@ The application writes ``Fernet(ENCRYPTION_KEY).encrypt(value)`` tokens; older
 data is plaintext.  :class:`Keyring` reads both and decides, strictly, which
 one a stored value is:
 
-* ``current``  – a token whose HMAC verifies under ENCRYPTION_KEY;
-* ``old``      – a token whose HMAC verifies under one of ENCRYPTION_OLD_KEYS;
-* ``plaintext``– not token-shaped at all (legacy data);
-* ``undecryptable`` – token-shaped (starts with ``gAAAAA`` or decodes to the
+* ``current``  - a token whose HMAC verifies under ENCRYPTION_KEY;
+* ``old``      - a token whose HMAC verifies under one of ENCRYPTION_OLD_KEYS;
+* ``plaintext``- not token-shaped at all (legacy data);
+* ``undecryptable`` - token-shaped (starts with ``gAAAAA`` or decodes to the
   0x80 version byte) but verifies under no configured key: a truncated token,
   garbage, or a token under a key we do not have.  Unlike Rails or
   django-fernet-encrypted-fields we never hand such a value back as plaintext,
@@ -92,15 +92,13 @@ def _load_key(value: str, variable: str) -> Fernet:
 class Keyring:
     """The current key plus retired keys still accepted for reading."""
 
-    __slots__ = ("_current", "_old", "_multi", "current_fingerprint", "old_fingerprints")
+    __slots__ = ("_current", "_multi", "_old", "current_fingerprint", "old_fingerprints")
 
     def __init__(self, current: str, old: Sequence[str] = ()) -> None:
         if not current or not current.strip():
             raise KeyConfigError("ENCRYPTION_KEY is empty")
         self._current = _load_key(current, "ENCRYPTION_KEY")
-        self._old = [
-            _load_key(k, f"ENCRYPTION_OLD_KEYS (entry {i + 1})") for i, k in enumerate(old)
-        ]
+        self._old = [_load_key(k, f"ENCRYPTION_OLD_KEYS (entry {i + 1})") for i, k in enumerate(old)]
         self._multi = MultiFernet([self._current, *self._old])
         self.current_fingerprint = fingerprint(current.strip())
         self.old_fingerprints = tuple(fingerprint(k.strip()) for k in old)

@@ -143,12 +143,20 @@ def seed(
     if celery is not None:
         cpipe = celery.pipeline(transaction=False)
         for n in range(3):
-            cpipe.rpush("celery", json.dumps({"headers": {"task": "tasks.check", "id": f"queued-{n}"}, "body": ""}))
+            cpipe.rpush(
+                "celery", json.dumps({"headers": {"task": "tasks.check", "id": f"queued-{n}"}, "body": ""})
+            )
         data.add("CeleryQueue")
         for n in range(5):
             task = f"{rng.getrandbits(64):016x}-{n}"
-            doc = {"status": "SUCCESS", "result": n, "traceback": None, "children": [], "task_id": task,
-                   "date_done": "2025-11-01T00:00:00"}
+            doc = {
+                "status": "SUCCESS",
+                "result": n,
+                "traceback": None,
+                "children": [],
+                "task_id": task,
+                "date_done": "2025-11-01T00:00:00",
+            }
             cpipe.set(f"celery-task-meta-{task}", json.dumps(doc), ex=3600)
             data.add("CeleryTaskMeta")
         cpipe.execute()

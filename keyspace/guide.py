@@ -42,9 +42,7 @@ def describe(spec: ModelSpec, overrides: Mapping[str, int | None]) -> dict[str, 
         "ttl_overridden": spec.name in overrides,
         "server": spec.server,
         "read_only": spec.read_only,
-        "extra_fields": "kept"
-        if spec.kind in ("hash", "json")
-        else "n/a",
+        "extra_fields": "kept" if spec.kind in ("hash", "json") else "n/a",
         "fields": fields,
         "doc": (spec.model.__doc__ or "").strip().splitlines()[0] if spec.model.__doc__ else "",
     }
@@ -66,11 +64,12 @@ def as_markdown(specs: Iterable[ModelSpec], overrides: Mapping[str, int | None])
     ]
     for row in rows:
         templates = "<br>".join(f"`{t}`" for t in row["templates"])
-        fields = ", ".join(
-            f["name"] + (" 🔒" if f["encrypted"] else "")
-            for f in row["fields"]
-            if not f["key_field"]
-        ) or "(free-form)"
+        fields = (
+            ", ".join(
+                f["name"] + (" 🔒" if f["encrypted"] else "") for f in row["fields"] if not f["key_field"]
+            )
+            or "(free-form)"
+        )
         ttl = row["ttl"] + (" (override)" if row["ttl_overridden"] else "")
         server = row["server"] + (", read-only" if row["read_only"] else "")
         out.append(f"| {row['model']} | {templates} | {row['redis_type']} | {ttl} | {server} | {fields} |")

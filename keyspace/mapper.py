@@ -68,9 +68,7 @@ class _Operations:
         spec = _spec(model)
         return self._run(spec, commands.get_or_raise(spec, self.ctx, key_values))
 
-    def get_many(
-        self, model: type[M], many: Iterable[Mapping[str, Any]], *, on_error: Any = None
-    ) -> Any:
+    def get_many(self, model: type[M], many: Iterable[Mapping[str, Any]], *, on_error: Any = None) -> Any:
         """Instances (None where missing) aligned with ``many``; see commands.get_many."""
         spec = _spec(model)
         return self._run(
@@ -154,15 +152,11 @@ class _Operations:
         """SADD members to a set model; returns how many were new."""
         spec = _spec(model)
         commands._require(spec, "set", "add")
-        return self._run(
-            spec, commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, members)
-        )
+        return self._run(spec, commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, members))
 
     def remove(self, model: type[M], *members: Any, **key_values: Any) -> Any:
         spec = _spec(model)
-        return self._run(
-            spec, commands.remove(spec, self.ctx, self.ttl_policy(spec), key_values, members)
-        )
+        return self._run(spec, commands.remove(spec, self.ctx, self.ttl_policy(spec), key_values, members))
 
     def members(self, model: type[M], **key_values: Any) -> Any:
         spec = _spec(model)
@@ -192,9 +186,7 @@ class _Operations:
     def count(self, model: type[M], **filters: Any) -> Any:
         """How many keys of the model match the key-field filters (a SCAN, no reads)."""
         spec = _spec(model)
-        return self._run(
-            spec, _drain(commands.scan(spec, self.ctx, filters, keys_only=True))
-        )
+        return self._run(spec, _drain(commands.scan(spec, self.ctx, filters, keys_only=True)))
 
     def _noop(self) -> Any:
         return None
@@ -226,9 +218,7 @@ def _context(
 
 def _unavailable(spec: ModelSpec, exc: Exception) -> ServerUnavailable:
     kind = "timed out" if isinstance(exc, RedisTimeoutError) else "is unreachable"
-    return ServerUnavailable(
-        f"the {spec.server} Redis server {kind} ({type(exc).__name__})", model=spec.name
-    )
+    return ServerUnavailable(f"the {spec.server} Redis server {kind} ({type(exc).__name__})", model=spec.name)
 
 
 class Mapper(_Operations):
@@ -256,11 +246,17 @@ class Mapper(_Operations):
 
     @classmethod
     def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> Mapper:
-        """A mapper on ``url``; Celery's models go to ``celery_url`` (default: DB 1 of a memory URL, else ``url``)."""
+        """A mapper on ``url``; Celery's models go to ``celery_url``.
+
+        Without ``celery_url``: DB 1 of the same in-memory server for a
+        ``memory://`` URL, else the same server as ``url``.
+        """
         if connection.is_memory(url):
-            server, db = connection.memory_pair(url)
+            server, _ = connection.memory_pair(url)
             app = connection.sync_client(url, server=server)
-            celery = connection.sync_client(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
+            celery = connection.sync_client(
+                celery_url or connection.with_db(url, 1), server=None if celery_url else server
+            )
         else:
             app = connection.sync_client(url)
             celery = connection.sync_client(celery_url) if celery_url else None
@@ -327,9 +323,11 @@ class AsyncMapper(_Operations):
     @classmethod
     def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> AsyncMapper:
         if connection.is_memory(url):
-            server, db = connection.memory_pair(url)
+            server, _ = connection.memory_pair(url)
             app = connection.async_client(url, server=server)
-            celery = connection.async_client(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
+            celery = connection.async_client(
+                celery_url or connection.with_db(url, 1), server=None if celery_url else server
+            )
         else:
             app = connection.async_client(url)
             celery = connection.async_client(celery_url) if celery_url else None
@@ -371,5 +369,3 @@ class AsyncMapper(_Operations):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-

@@ -229,9 +229,7 @@ def _first_message(exc: ValidationError) -> str:
     errors = exc.errors(include_input=False, include_url=False)
     if not errors:
         return "invalid value"
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in errors[:3]
-    )
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in errors[:3])
 
 
 def validation_error(exc: ValidationError, *, model: str, key: str | None) -> ValidationFailed:
@@ -424,8 +422,7 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
             allowed = (set, frozenset, list, tuple) if kind == "set" else (list, tuple)
             if origin not in allowed:
                 raise ModelDeclarationError(
-                    f"a {kind} model's value field must be a {'set' if kind == 'set' else 'list'}"
-                    " of items",
+                    f"a {kind} model's value field must be a {'set' if kind == 'set' else 'list'} of items",
                     model=name,
                     field=only.name,
                 )

@@ -164,8 +164,7 @@ return 1
 )
 
 ALL: dict[str, Script] = {
-    s.sha: s
-    for s in (SAVE_STRING, SAVE_HASH, UPDATE_HASH, SAVE_COLLECTION, WRITE, DELETE, CAS_STRING)
+    s.sha: s for s in (SAVE_STRING, SAVE_HASH, UPDATE_HASH, SAVE_COLLECTION, WRITE, DELETE, CAS_STRING)
 }
 
 

@@ -48,7 +48,14 @@ class Settings(BaseSettings):
     KEYSPACE_PLAINTEXT_READS: Literal["allow", "forbid"] = "allow"
     KEYSPACE_TTL_OVERRIDES: str = ""
 
-    @field_validator("REDIS_URL", "REDIS_HOST", "CELERY_BROKER_URL_OVERRIDE", "CELERY_RESULT_BACKEND_OVERRIDE", "REDIS_USERNAME", mode="before")
+    @field_validator(
+        "REDIS_URL",
+        "REDIS_HOST",
+        "CELERY_BROKER_URL_OVERRIDE",
+        "CELERY_RESULT_BACKEND_OVERRIDE",
+        "REDIS_USERNAME",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -81,7 +88,7 @@ class Settings(BaseSettings):
         return f"redis://{user}{self.REDIS_HOST}:{self.REDIS_PORT}/{self.REDIS_DB}"
 
     def celery_url(self) -> str:
-        """The Celery server: CELERY_RESULT_BACKEND_OVERRIDE, else the broker override, else DB 1 of localhost."""
+        """The Celery server: the result-backend override, else the broker override, else localhost DB 1."""
         url = self.CELERY_RESULT_BACKEND_OVERRIDE or self.CELERY_BROKER_URL_OVERRIDE
         if url:
             return url

@@ -61,7 +61,7 @@ class Segment:
 class KeyTemplate:
     """A parsed key template; see the module docstring."""
 
-    __slots__ = ("pattern", "segments", "fields", "owner", "_regex")
+    __slots__ = ("_regex", "fields", "owner", "pattern", "segments")
 
     def __init__(self, pattern: str, *, owner: str | None = None) -> None:
         self.pattern = pattern
@@ -76,9 +76,7 @@ class KeyTemplate:
             if "{" in stripped or "}" in stripped:
                 raise TemplateError(f"unbalanced brace in template segment {raw!r}", model=owner)
             if len(found) > 1:
-                raise TemplateError(
-                    f"template segment {raw!r} has more than one placeholder", model=owner
-                )
+                raise TemplateError(f"template segment {raw!r} has more than one placeholder", model=owner)
             if not found:
                 if raw == "":
                     raise TemplateError(f"empty segment in template {pattern!r}", model=owner)
@@ -96,9 +94,7 @@ class KeyTemplate:
             if seg.field is None:
                 parts.append(re.escape(seg.prefix))
             else:
-                parts.append(
-                    f"{re.escape(seg.prefix)}(?P<{seg.field}>[^:]+?){re.escape(seg.suffix)}"
-                )
+                parts.append(f"{re.escape(seg.prefix)}(?P<{seg.field}>[^:]+?){re.escape(seg.suffix)}")
         self._regex = re.compile("^" + ":".join(parts) + "$", re.DOTALL)
 
     def __repr__(self) -> str:

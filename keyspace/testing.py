@@ -46,7 +46,7 @@ class RedisServer:
         conf = os.path.join(self.directory, "redis.conf")
         with open(conf, "w") as f:
             # The password goes in a config file, never on a command line.
-            f.write(f"port {self.port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\n")
+            f.write(f'port {self.port}\nbind 127.0.0.1\nsave ""\nappendonly no\n')
             f.write(f"dir {self.directory}\nlogfile {self.directory}/redis.log\n")
             if self.password:
                 f.write(f"requirepass {self.password}\n")

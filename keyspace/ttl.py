@@ -36,9 +36,7 @@ def parse_duration(text: str, *, what: str = "duration") -> int | None:
         return None
     found = _DURATION.match(text)
     if not found:
-        raise ValueError(
-            f"{what}: {text!r} is not a duration (use e.g. 90s, 15m, 12h, 7d, 2w or none)"
-        )
+        raise ValueError(f"{what}: {text!r} is not a duration (use e.g. 90s, 15m, 12h, 7d, 2w or none)")
     return ttl_seconds(int(found.group(1)) * _UNITS[found.group(2) or "s"], what=what)
 
 

@@ -1,7 +1,7 @@
 """Typed key fields shared by every TradingBoost model.
 
 Each type is strict enough that no two templates can claim the same key: an
-OkxUid (15–20 digits) is never a TelegramId (5–14 digits), an ExchangeName is
+OkxUid (15-20 digits) is never a TelegramId (5-14 digits), an ExchangeName is
 never the literal ``user``, a Side is only ``long`` or ``short`` (which keeps
 ``…:{symbol}:{side}`` apart from ``…:{symbol}:position_state``).
 """
@@ -22,10 +22,10 @@ def _not_reserved(value: str) -> str:
 
 
 OkxUid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{14,19}$")]
-"""An OKX user id: 15–20 digits, e.g. ``500000000000000001``."""
+"""An OKX user id: 15-20 digits, e.g. ``500000000000000001``."""
 
 TelegramId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{4,13}$")]
-"""A Telegram user id: 5–14 digits."""
+"""A Telegram user id: 5-14 digits."""
 
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 """The application's user id (an OKX uid or a Telegram id, as the application stored it)."""

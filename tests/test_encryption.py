@@ -48,7 +48,9 @@ def test_fernet_spec_vectors_decrypt_through_keyspace(name: str) -> None:
         assert verdict.plaintext == str(vector["src"]).encode()
 
 
-def test_tokens_keyspace_writes_decrypt_with_plain_fernet(mapper: Mapper, raw: redis.Redis, keyring: Keyring) -> None:
+def test_tokens_keyspace_writes_decrypt_with_plain_fernet(
+    mapper: Mapper, raw: redis.Redis, keyring: Keyring
+) -> None:
     from tests.conftest import TEST_KEY
 
     mapper.save(secrets())
@@ -75,7 +77,13 @@ def test_json_and_string_models_encrypt_too(mapper: Mapper, raw: redis.Redis) ->
 
 def test_old_key_tokens_are_read(raw: redis.Redis, mapper: Mapper) -> None:
     old = generate_key()
-    raw.hset(KEY, mapping={f: Fernet(old.encode()).encrypt(b"v-" + f.encode()) for f in ("api_key", "api_secret", "passphrase")})
+    raw.hset(
+        KEY,
+        mapping={
+            f: Fernet(old.encode()).encrypt(b"v-" + f.encode())
+            for f in ("api_key", "api_secret", "passphrase")
+        },
+    )
     rotated = Mapper(mapper.clients["app"], keyring=Keyring(generate_key(), [old]))
     got = rotated.get(TSecrets, uid=1)
     assert got.api_key.get_secret_value() == "v-api_key"
@@ -93,7 +101,9 @@ def test_rotate_keeps_the_timestamp() -> None:
     assert keyring.classify(rotated).kind == "current"
 
 
-def test_plaintext_is_allowed_and_counted(raw: redis.Redis, mapper: Mapper, caplog: pytest.LogCaptureFixture) -> None:
+def test_plaintext_is_allowed_and_counted(
+    raw: redis.Redis, mapper: Mapper, caplog: pytest.LogCaptureFixture
+) -> None:
     raw.hset(KEY, mapping={"api_key": "legacy-key", "api_secret": SECRET, "passphrase": "legacy-pass"})
     seen: list[tuple[str, str, str]] = []
     mapper.ctx.on_plaintext = lambda *where: seen.append(where)
@@ -125,7 +135,9 @@ def test_plaintext_is_refused_under_forbid(raw: redis.Redis, mapper: Mapper) -> 
     ],
     ids=["garbage", "truncated", "unknown-key"],
 )
-def test_undecryptable_values_are_refused(raw: redis.Redis, mapper: Mapper, stored: bytes | None, request: pytest.FixtureRequest) -> None:
+def test_undecryptable_values_are_refused(
+    raw: redis.Redis, mapper: Mapper, stored: bytes | None, request: pytest.FixtureRequest
+) -> None:
     foreign = Fernet(generate_key().encode()).encrypt(SECRET.encode())
     if request.node.callspec.id.startswith("truncated"):
         assert mapper.ctx.keyring is not None
@@ -175,7 +187,9 @@ def test_non_utf8_and_empty_secrets(raw: redis.Redis, mapper: Mapper) -> None:
     assert info.value.field == "api_key"
 
 
-def test_secrets_never_leak(mapper: Mapper, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_never_leak(
+    mapper: Mapper, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     s = secrets()
     shown = [repr(s), str(s), s.model_dump_json(), json.dumps(s.model_dump(mode="json")), f"{s}"]
     assert all(SECRET not in text for text in shown)

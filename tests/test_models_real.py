@@ -27,27 +27,50 @@ def real(redis_url: str) -> tuple[Mapper, redis.Redis, redis.Redis]:
 
 
 CASES: list[tuple[Any, str, str, int | None]] = [
-    (m.UserApiKeys(okx_uid=UID, api_key="k", api_secret="s", passphrase="p"), f"user:{UID}:api:keys", "hash", None),
+    (
+        m.UserApiKeys(okx_uid=UID, api_key="k", api_secret="s", passphrase="p"),
+        f"user:{UID}:api:keys",
+        "hash",
+        None,
+    ),
     (m.UserSettings(user_id="7", leverage=10, risk={"max": 2}), "user:7:settings", "string", None),
     (m.UserPreferences(user_id="7", language="ko"), "user:7:preferences", "hash", None),
     (m.UserStats(user_id="7", total_trades="12"), "user:7:stats", "hash", None),
     (m.UserSession(user_id="7", step="idle"), "user:7:session", "string", 86400),
     (m.TradingStatus(okx_uid=UID, status="running"), f"user:{UID}:trading:status", "string", None),
-    (m.Position(user_id="7", symbol="BTC-USDT-SWAP", side="long", size=Decimal("0.5")),
-     "user:7:position:BTC-USDT-SWAP:long", "hash", None),
-    (m.PositionState(user_id="7", symbol="BTC-USDT-SWAP", state="open"),
-     "user:7:position:BTC-USDT-SWAP:position_state", "string", None),
-    (m.DcaCount(user_id="7", symbol="BTC-USDT-SWAP", side="short", count=3),
-     "user:7:position:BTC-USDT-SWAP:short:dca_count", "string", None),
-    (m.EntryPrice(user_id="7", symbol="BTC-USDT-SWAP", side="short", price=Decimal("64250.50")),
-     "user:7:position:BTC-USDT-SWAP:short:entry_price", "string", None),
+    (
+        m.Position(user_id="7", symbol="BTC-USDT-SWAP", side="long", size=Decimal("0.5")),
+        "user:7:position:BTC-USDT-SWAP:long",
+        "hash",
+        None,
+    ),
+    (
+        m.PositionState(user_id="7", symbol="BTC-USDT-SWAP", state="open"),
+        "user:7:position:BTC-USDT-SWAP:position_state",
+        "string",
+        None,
+    ),
+    (
+        m.DcaCount(user_id="7", symbol="BTC-USDT-SWAP", side="short", count=3),
+        "user:7:position:BTC-USDT-SWAP:short:dca_count",
+        "string",
+        None,
+    ),
+    (
+        m.EntryPrice(user_id="7", symbol="BTC-USDT-SWAP", side="short", price=Decimal("64250.50")),
+        "user:7:position:BTC-USDT-SWAP:short:entry_price",
+        "string",
+        None,
+    ),
     (m.GridDefaultSettings(exchange_name="okx", grid_num="20"), "okx:default_settings", "hash", None),
     (m.GridUserIds(exchange_name="okx", user_ids={"1", "2"}), "okx:user_ids", "set", None),
 ]
 
 
 @pytest.mark.parametrize("obj,key,rtype,ttl", CASES, ids=[type(c[0]).__name__ for c in CASES])
-def test_round_trip(real: tuple[Mapper, redis.Redis, redis.Redis], obj: Any, key: str, rtype: str, ttl: int | None) -> None:
+def test_round_trip(
+    real: tuple[Mapper, redis.Redis, redis.Redis], obj: Any, key: str, rtype: str, ttl: int | None
+) -> None:
     mapper, app, _ = real
     app.set(key, "stale", ex=500)
     app.delete(key)
@@ -90,7 +113,9 @@ def test_grid_user_data_and_celery_are_read(real: tuple[Mapper, redis.Redis, red
     assert 3500 < mapper.ttl(m.CeleryTaskMeta, task_id=metas[0].task_id) <= 3600
 
 
-def test_legacy_dataset_reads_back_with_its_bad_keys_reported(real: tuple[Mapper, redis.Redis, redis.Redis]) -> None:
+def test_legacy_dataset_reads_back_with_its_bad_keys_reported(
+    real: tuple[Mapper, redis.Redis, redis.Redis],
+) -> None:
     mapper, app, celery = real
     data = seed(app, celery, users=30, plaintext_share=0.4, keyring=mapper.ctx.keyring)
     assert data.plaintext_keys and len(data.bad_keys) == 3

@@ -40,7 +40,10 @@ GUIDE_KEYS = {
     ),
     "okx:default_settings": ("GridDefaultSettings", {"exchange_name": "okx"}),
     "binance:user_ids": ("GridUserIds", {"exchange_name": "binance"}),
-    "okx:user:42:grid_levels": ("GridUserData", {"exchange_name": "okx", "user_id": "42", "name": "grid_levels"}),
+    "okx:user:42:grid_levels": (
+        "GridUserData",
+        {"exchange_name": "okx", "user_id": "42", "name": "grid_levels"},
+    ),
     "celery": ("CeleryQueue", {}),
     "celery-task-meta-d9b1d5c2-5e39-4b8f-9f43-6c0e4a0f3a11": (
         "CeleryTaskMeta",
@@ -52,7 +55,11 @@ GUIDE_KEYS = {
 @pytest.mark.parametrize("key", sorted(GUIDE_KEYS))
 def test_every_guide_key_resolves_to_exactly_one_model(key: str) -> None:
     name, values = GUIDE_KEYS[key]
-    owners = [s.name for s in default_registry if s.model.__module__.startswith("models.") and s.match(key) is not None]
+    owners = [
+        s.name
+        for s in default_registry
+        if s.model.__module__.startswith("models.") and s.match(key) is not None
+    ]
     assert owners == [name]
     found = default_registry.resolve(key)
     assert found is not None and found[0].name == name and found[1] == values
@@ -89,7 +96,9 @@ def test_key_guide_is_up_to_date() -> None:
     result = CliRunner().invoke(app, ["schema", "--no-overrides"])
     assert result.exit_code == 0, result.output
     committed = (ROOT / "docs" / "keyspace.md").read_text()
-    assert result.output == committed, "docs/keyspace.md drifted: run `keyspace schema --no-overrides > docs/keyspace.md`"
+    assert result.output == committed, (
+        "docs/keyspace.md drifted: run `keyspace schema --no-overrides > docs/keyspace.md`"
+    )
 
 
 def test_schema_json_and_ttl_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +109,11 @@ def test_schema_json_and_ttl_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rows["UserSettings"]["ttl_seconds"] == 7 * 86400 and rows["UserSettings"]["ttl_overridden"]
     assert rows["UserSession"]["ttl"] == "12h"
     assert rows["UserApiKeys"]["ttl"] == "none"
-    assert [f["name"] for f in rows["UserApiKeys"]["fields"] if f["encrypted"]] == ["api_key", "api_secret", "passphrase"]
+    assert [f["name"] for f in rows["UserApiKeys"]["fields"] if f["encrypted"]] == [
+        "api_key",
+        "api_secret",
+        "passphrase",
+    ]
     monkeypatch.setenv("KEYSPACE_TTL_OVERRIDES", "NoSuchModel=1d")
     assert CliRunner().invoke(app, ["schema"]).exit_code == 2
     monkeypatch.setenv("KEYSPACE_TTL_OVERRIDES", "UserSession=soon")

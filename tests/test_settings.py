@@ -25,7 +25,9 @@ def test_max_connections_limit_and_password_never_shown() -> None:
 
 
 def test_ttl_overrides_are_validated() -> None:
-    s = Settings.load({"REDIS_URL": "memory://", "KEYSPACE_TTL_OVERRIDES": "UserSettings=7d, UserSession=12h"})
+    s = Settings.load(
+        {"REDIS_URL": "memory://", "KEYSPACE_TTL_OVERRIDES": "UserSettings=7d, UserSession=12h"}
+    )
     assert s.ttl_overrides() == {"UserSettings": 7 * 86400, "UserSession": 12 * 3600}
     for bad in ("UserSettings", "UserSettings=soon", "=1d", "UserSettings=0"):
         with pytest.raises(ConfigError):
@@ -36,7 +38,9 @@ def test_from_env_memory_and_overrides_apply() -> None:
     from tests.models_for_tests import TSession
 
     key = generate_key()
-    m = Mapper.from_env({"REDIS_URL": "memory://", "ENCRYPTION_KEY": key, "KEYSPACE_TTL_OVERRIDES": "TSession=1h"})
+    m = Mapper.from_env(
+        {"REDIS_URL": "memory://", "ENCRYPTION_KEY": key, "KEYSPACE_TTL_OVERRIDES": "TSession=1h"}
+    )
     m.save(TSession(user_id=1, token="t"))
     assert 3500 < m.ttl(TSession, user_id=1) <= 3600
     assert m.ctx.keyring is not None

@@ -81,7 +81,9 @@ def test_overlap_detection() -> None:
 
 
 segment = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=":*?[]\\{}\x85\xa0"),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=":*?[]\\{}\x85\xa0"
+    ),
     min_size=1,
     max_size=40,
 ).filter(lambda s: segment_problem(s) is None)

@@ -57,7 +57,9 @@ def demo(
     n = mapper.incr(m.DcaCount, user_id=uid, symbol=pos.symbol, side=pos.side)
     console.print(f"mapper.incr(DcaCount, ...) -> {n}")
     mapper.save(m.EntryPrice(user_id=uid, symbol=pos.symbol, side=pos.side, price=Decimal("64250.5")))
-    console.print(f"EntryPrice -> {mapper.get(m.EntryPrice, user_id=uid, symbol=pos.symbol, side=pos.side).price}")
+    console.print(
+        f"EntryPrice -> {mapper.get(m.EntryPrice, user_id=uid, symbol=pos.symbol, side=pos.side).price}"
+    )
 
     console.rule("5. the whole keyspace, counted per model")
     table = Table("model", "keys", "type", "server")

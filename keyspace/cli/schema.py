@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
 from keyspace.crypto import generate_key
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     markdown = "markdown"
     json = "json"
 
@@ -30,7 +30,9 @@ def schema(
     overrides: dict[str, int | None] = {}
     if not no_overrides:
         try:
-            overrides = Settings(KEYSPACE_TTL_OVERRIDES=os.environ.get("KEYSPACE_TTL_OVERRIDES", "")).ttl_overrides()
+            overrides = Settings(
+                KEYSPACE_TTL_OVERRIDES=os.environ.get("KEYSPACE_TTL_OVERRIDES", "")
+            ).ttl_overrides()
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
