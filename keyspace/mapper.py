@@ -8,7 +8,6 @@ written once, in ``_Operations``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -267,7 +266,7 @@ class Mapper(_Operations):
         """A mapper configured from the environment and ``.env`` (see keyspace.settings)."""
         from keyspace.settings import Settings
 
-        settings = Settings.load(env if env is not None else os.environ)
+        settings = Settings.load(env)  # None: the environment plus .env
         return cls(
             connection.sync_client(settings.app_url(), **settings.client_options()),
             connection.sync_client(settings.celery_url(), **settings.client_options()),
@@ -337,7 +336,7 @@ class AsyncMapper(_Operations):
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> AsyncMapper:
         from keyspace.settings import Settings
 
-        settings = Settings.load(env if env is not None else os.environ)
+        settings = Settings.load(env)  # None: the environment plus .env
         return cls(
             connection.async_client(settings.app_url(), **settings.client_options()),
             connection.async_client(settings.celery_url(), **settings.client_options()),

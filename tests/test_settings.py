@@ -63,3 +63,19 @@ def test_server_down_is_a_clear_error() -> None:
     with pytest.raises(ServerUnavailable) as info:
         m.get(TStatus, user_id=1)
     assert info.value.model == "TStatus" and "app" in str(info.value)
+
+
+def test_from_env_reads_dotenv_file(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from tests.models_for_tests import TStatus
+
+    assert isinstance(tmp_path, Path)
+    (tmp_path / ".env").write_text("REDIS_URL=memory://dotenv-test\nKEYSPACE_PLAINTEXT_READS=forbid\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("KEYSPACE_PLAINTEXT_READS", raising=False)
+    m = Mapper.from_env()
+    assert m.ctx.plaintext_reads == "forbid"
+    m.save(TStatus(user_id=1, status="running"))
+    assert Mapper.from_url("memory://dotenv-test").get(TStatus, user_id=1) is not None
