@@ -30,7 +30,15 @@ from keyspace.errors import (
     PlaintextSecret,
     UndecryptableValue,
 )
-from keyspace.model import FieldSpec, KeyspaceModel, ModelSpec, to_text, validation_error
+from keyspace.model import (
+    FieldSpec,
+    KeyspaceModel,
+    ModelSpec,
+    get_unknown,
+    set_unknown,
+    to_text,
+    validation_error,
+)
 from keyspace.secret import reveal
 
 log = logging.getLogger("keyspace.secrets")
@@ -171,7 +179,7 @@ def _build(
     except ValidationError as exc:
         raise validation_error(exc, model=spec.name, key=key) from None
     if unknown:
-        obj._unknown = unknown
+        set_unknown(obj, unknown)
     return obj
 
 
@@ -220,27 +228,30 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
     Redis are written back unchanged.
     """
     spec = obj.__keyspace__
-    dumped = obj.model_dump(mode="json", include=spec.value_names)
+    values = obj.__dict__
     pairs: list[bytes | str] = []
     deletes: list[str] = []
-    for name, fs in spec.value_fields.items():
-        value = dumped[name]
+    for name in spec.text_names:  # the hot path: plain scalars, no serializer call
+        value = values[name]
         if value is None:
             deletes.append(name)
-        elif fs.encrypted or fs.json:
-            pairs.append(name)
-            pairs.append(encode_value(fs, value, getattr(obj, name), ctx, spec.name, key))
         else:
-            # inline to_text for JSON-mode scalars (str, int, float, bool): the hot path
             pairs.append(name)
-            if type(value) is str:
-                pairs.append(value)
-            elif value is True or value is False:
-                pairs.append("true" if value else "false")
+            pairs.append(value if type(value) is str else to_text(value))
+    if spec.special_names:
+        dumped = obj.model_dump(mode="json", include=spec.special_names)
+        for name in spec.special_names:
+            value = values[name]
+            if value is None:
+                deletes.append(name)
             else:
-                pairs.append(str(value))
-    extras = {**(obj.model_extra or {}), **(obj._unknown or {})}
-    for name, value in extras.items():
+                pairs.append(name)
+                pairs.append(encode_value(spec.value_fields[name], dumped[name], value, ctx, spec.name, key))
+    extras = obj.__pydantic_extra__
+    unknown = get_unknown(obj)
+    if unknown:
+        extras = {**(extras or {}), **unknown}
+    for name, value in (extras or {}).items():
         if name not in spec.value_fields and value is not None:
             pairs.append(name)
             pairs.append(value if isinstance(value, str | bytes) else to_text(value))
@@ -302,7 +313,7 @@ def decode_json(
 
 def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> str:
     spec = obj.__keyspace__
-    doc: dict[str, Any] = dict(obj._unknown or {})
+    doc: dict[str, Any] = dict(get_unknown(obj) or {})
     doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields)))
     for name in spec.encrypted_fields:
         raw = getattr(obj, name)

@@ -26,7 +26,7 @@ from keyspace.errors import (
     ValidationFailed,
     WrongType,
 )
-from keyspace.model import KeyspaceModel, ModelSpec
+from keyspace.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
 
 T = TypeVar("T")
 Command = tuple[Any, ...]
@@ -381,11 +381,19 @@ def save_many(
     an item refused by the server (wrong type) does not stop the others, and
     the first such error is raised after the whole batch was sent.
     """
-    prepared = [(o.__keyspace__, *write_command(o, ctx, ttl_of(o.__keyspace__))) for o in objs]
+    ttls: dict[str, int | None] = {}
+    prepared = []
+    for o in objs:
+        spec = o.__keyspace__
+        if spec.name not in ttls:
+            ttls[spec.name] = ttl_of(spec)
+        prepared.append((spec, *write_command(o, ctx, ttls[spec.name])))
     first_error: KeyspaceError | None = None
     for start in range(0, len(prepared), chunk):
         part = prepared[start : start + chunk]
         replies = yield Call([command for _, _, batch in part for command in batch])
+        if first_error is not None or not any(type(r) is ErrorReply for r in replies):
+            continue
         at = 0
         for spec, keys, batch in part:
             for reply in replies[at : at + len(batch)]:
@@ -487,7 +495,7 @@ def _update_json(
             from keyspace.model import validation_error
 
             raise validation_error(exc, model=spec.name, key=key) from None
-        new._unknown = current._unknown
+        set_unknown(new, get_unknown(current))
         encoded = codec.encode_json(new, key, ctx)
         (reply,) = yield Call(
             [scripts.call(scripts.CAS_STRING, [key], [raw, encoded, _ttl_arg(ttl_seconds)])]

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
 from keyspace.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
-from keyspace.template import KeyTemplate
+from keyspace.template import KeyTemplate, segment_problem
 from keyspace.ttl import ttl_seconds
 
 Kind = Literal["hash", "string", "json", "set", "counter", "list"]
@@ -118,6 +118,8 @@ class ModelSpec:
     element: FieldSpec | None = None  # set/list members, counter value
     key_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
     value_names: frozenset[str] = frozenset()
+    text_names: tuple[str, ...] = ()  # value fields stored as plain text (the fast path)
+    special_names: frozenset[str] = frozenset()  # JSON or encrypted value fields
 
     @property
     def redis_type(self) -> str:
@@ -180,6 +182,8 @@ class ModelSpec:
 
     def render_all(self, texts: Mapping[str, str]) -> list[str]:
         """Every key (primary and alternates) these key texts fill in."""
+        if len(self.templates) == 1:
+            return [self.templates[0].render_checked(texts)]
         keys = [t.render_checked(texts) for t in self.templates if all(f in texts for f in t.fields)]
         if not keys:
             self.render(texts)  # raises the missing-field error
@@ -209,14 +213,28 @@ class ModelSpec:
 
 
 def to_text(value: Any) -> str:
-    """A scalar as stored text: enums by value, bools as true/false, datetimes in ISO 8601."""
-    if isinstance(value, str):
-        return value
+    """A scalar as stored text: enums by value, bools as true/false, datetimes in ISO 8601.
+
+    The same text pydantic's JSON mode gives (UTC written as ``Z``), so a value
+    reads back identically whichever path encoded it.
+    """
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int or kind is decimal.Decimal or kind is float:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
     if isinstance(value, enum.Enum):
         return to_text(value.value)
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+    if isinstance(value, _dt.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, _dt.date | _dt.time):
         return value.isoformat()
     return str(value)
 
@@ -246,6 +264,19 @@ def validation_error(exc: ValidationError, *, model: str, key: str | None) -> Va
     )
 
 
+def get_unknown(obj: BaseModel) -> dict[str, Any] | None:
+    """The undeclared fields read from Redis with ``obj`` (None when there were none)."""
+    private = obj.__pydantic_private__
+    return private.get("unknown") if private else None
+
+
+def set_unknown(obj: BaseModel, unknown: dict[str, Any] | None) -> None:
+    # Kept in pydantic's private-state slot rather than a declared PrivateAttr:
+    # a declared one doubles the cost of every model_validate (measured), and
+    # this slot is still copied by model_copy, compared by ==, and pickled.
+    object.__setattr__(obj, "__pydantic_private__", {"unknown": unknown} if unknown else None)
+
+
 class KeyspaceModel(BaseModel):
     """Base of all keyspace models; use one of the Redis-type subclasses."""
 
@@ -257,7 +288,6 @@ class KeyspaceModel(BaseModel):
 
     __keyspace__: ClassVar[ModelSpec]
     __keyspace_kind__: ClassVar[str] = ""
-    _unknown: dict[str, Any] | None = PrivateAttr(default=None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # pydantic passes class keywords here first, before the fields exist;
@@ -307,20 +337,27 @@ class KeyspaceModel(BaseModel):
     @property
     def unknown_fields(self) -> dict[str, Any]:
         """Fields found in Redis that the model does not declare; written back on save."""
-        if self._unknown is None:
-            self._unknown = {}
-        return self._unknown
+        unknown = get_unknown(self)
+        if unknown is None:
+            unknown = {}
+            set_unknown(self, unknown)
+        return unknown
 
     def key_texts(self) -> dict[str, str]:
         """The key fields as key text.  The values were validated when the
         instance was built (and on assignment), so only the segment rules are
         checked here."""
         spec = self.__keyspace__
+        values = self.__dict__
         out: dict[str, str] = {}
         for name in spec.key_fields:
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = spec._check_any(name, to_text(value))
+            value = values[name]
+            if value is None:
+                continue
+            text = value if type(value) is str else to_text(value)
+            if segment_problem(text):
+                spec._check_any(name, text)  # raises with the model and field named
+            out[name] = text
         return out
 
     @property
@@ -444,6 +481,8 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         element=element,
         key_adapters=key_adapters,
         value_names=frozenset(value_fields),
+        text_names=tuple(n for n, f in value_fields.items() if not (f.json or f.encrypted)),
+        special_names=frozenset(n for n, f in value_fields.items() if f.json or f.encrypted),
     )
 
 

@@ -121,13 +121,7 @@ class KeyTemplate:
 
     def render_checked(self, values: Mapping[str, str]) -> str:
         """Like :meth:`render` for values already checked (the model's key texts)."""
-        out = []
-        for seg in self.segments:
-            if seg.field is None:
-                out.append(seg.prefix)
-            else:
-                out.append(seg.prefix + values[seg.field] + seg.suffix)
-        return ":".join(out)
+        return self.pattern.format_map(values)  # literal parts never hold braces
 
     def match(self, key: str) -> dict[str, str] | None:
         """The placeholder values of ``key``, or None when the key is not of this template.
