@@ -11,14 +11,20 @@ caller.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import hiredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace import scripts
 from keyspace.commands import Call, Command, Emit, ErrorReply, Program
+from keyspace.link import PoolExhausted, ServerLink
+from keyspace.timeouts import OperationTimeout
 
 
 def pack(commands: Sequence[Command]) -> bytes:
@@ -40,30 +46,82 @@ def _script_loads(commands: Sequence[Command], replies: Sequence[Any]) -> list[C
     return [("SCRIPT", "LOAD", scripts.ALL[sha].source) for sha in shas]
 
 
-class SyncExecutor:
-    """Sends command batches on a connection of a redis-py (sync) pool."""
+def _pool_exhausted(link: ServerLink) -> PoolExhausted:
+    return PoolExhausted(
+        f"all {link.options.max_connections} connections to the {link.name} Redis server stayed in use "
+        f"for {link.options.pool_timeout:g}s; raise REDIS_MAX_CONNECTIONS or find the caller holding them"
+    )
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
+
+def _timed_out(link: ServerLink, kind: str, budget: float) -> OperationTimeout:
+    return OperationTimeout(
+        f"the {link.name} Redis server did not answer a {kind} operation within its {budget:g}s budget"
+    )
+
+
+class SyncExecutor:
+    """Sends command batches on a connection of the link's (sync) pool.
+
+    Order of checks: the breaker first (fails fast, no socket), then a
+    connection from the pool (waits at most the pool timeout), then one
+    write and the replies, each read bounded by what is left of the budget.
+    Any I/O error, timeout or interruption discards the connection.
+    """
+
+    def __init__(self, link: ServerLink) -> None:
+        self.link = link
 
     def _send(self, commands: Sequence[Command]) -> list[Any]:
-        conn = self.pool.get_connection()
+        link = self.link
+        payload = pack(commands)
+        kind, budget = link.timeouts.budget(commands)
+        link.breaker.before_call()
+        deadline = time.monotonic() + budget
+        pool = link.pool
         try:
-            conn.send_packed_command([pack(commands)])
+            conn = pool.get_connection()
+        except RedisConnectionError as exc:
+            if "No connection available" in str(exc):
+                link.breaker.abandon()  # the server is fine; the pool is busy
+                raise _pool_exhausted(link) from None
+            link.breaker.record_failure()
+            raise
+        except (RedisTimeoutError, OSError):
+            link.breaker.record_failure()
+            raise
+        except BaseException:
+            link.breaker.abandon()
+            raise
+        try:
+            conn.send_packed_command([payload])
             replies: list[Any] = []
             for _ in commands:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RedisTimeoutError("budget spent")
                 try:
-                    replies.append(conn.read_response())
+                    replies.append(conn.read_response(timeout=remaining))
                 except NoScriptError as exc:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
                 except ResponseError as exc:
                     replies.append(ErrorReply(str(exc)))
-            return replies
-        except BaseException:
+        except RedisTimeoutError:
             conn.disconnect()
+            link.breaker.record_failure()
+            raise _timed_out(link, kind, budget) from None
+        except (RedisConnectionError, OSError):
+            conn.disconnect()
+            link.breaker.record_failure()
             raise
+        except BaseException:  # interrupted: the reply may still come, so drop the connection
+            conn.disconnect()
+            link.breaker.abandon()
+            raise
+        else:
+            link.breaker.record_success()
+            return replies
         finally:
-            self.pool.release(conn)
+            pool.release(conn)
 
     def __call__(self, commands: Sequence[Command]) -> list[Any]:
         replies = self._send(commands)
@@ -77,29 +135,59 @@ class SyncExecutor:
 
 
 class AsyncExecutor:
-    """Sends command batches on a connection of a redis-py asyncio pool."""
+    """The asyncio twin of SyncExecutor; the budget bounds the whole round trip."""
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
+    def __init__(self, link: ServerLink) -> None:
+        self.link = link
 
     async def _send(self, commands: Sequence[Command]) -> list[Any]:
-        conn = await self.pool.get_connection()
+        link = self.link
+        payload = pack(commands)
+        kind, budget = link.timeouts.budget(commands)
+        link.breaker.before_call()
+        pool = link.pool
         try:
-            await conn.send_packed_command([pack(commands)])
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response())
-                except NoScriptError as exc:
-                    replies.append(ErrorReply(f"NOSCRIPT {exc}"))
-                except ResponseError as exc:
-                    replies.append(ErrorReply(str(exc)))
-            return replies
-        except BaseException:
-            await conn.disconnect()
+            conn = await pool.get_connection()
+        except RedisConnectionError as exc:
+            if "No connection available" in str(exc):
+                link.breaker.abandon()  # the server is fine; the pool is busy
+                raise _pool_exhausted(link) from None
+            link.breaker.record_failure()
             raise
+        except (RedisTimeoutError, OSError):
+            link.breaker.record_failure()
+            raise
+        except BaseException:
+            link.breaker.abandon()
+            raise
+        try:
+            async with asyncio.timeout(budget):
+                await conn.send_packed_command([payload])
+                replies: list[Any] = []
+                for _ in commands:
+                    try:
+                        replies.append(await conn.read_response())
+                    except NoScriptError as exc:
+                        replies.append(ErrorReply(f"NOSCRIPT {exc}"))
+                    except ResponseError as exc:
+                        replies.append(ErrorReply(str(exc)))
+        except (TimeoutError, RedisTimeoutError):
+            await conn.disconnect()
+            link.breaker.record_failure()
+            raise _timed_out(link, kind, budget) from None
+        except (RedisConnectionError, OSError):
+            await conn.disconnect()
+            link.breaker.record_failure()
+            raise
+        except BaseException:  # cancelled: the reply may still come, so drop the connection
+            await conn.disconnect()
+            link.breaker.abandon()
+            raise
+        else:
+            link.breaker.record_success()
+            return replies
         finally:
-            await self.pool.release(conn)
+            await pool.release(conn)
 
     async def __call__(self, commands: Sequence[Command]) -> list[Any]:
         replies = await self._send(commands)

@@ -17,10 +17,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace import commands, connection, driver
+from keyspace.breaker import CircuitOpen
 from keyspace.codec import CodecContext, PlaintextPolicy
 from keyspace.crypto import Keyring
 from keyspace.errors import KeyspaceError, ModelDeclarationError
+from keyspace.link import (
+    AsyncHealthMonitor,
+    HealthMonitor,
+    LinkOptions,
+    PoolExhausted,
+    ServerLink,
+    async_link,
+    sync_link,
+)
 from keyspace.model import KeyspaceModel, ModelSpec
+from keyspace.timeouts import OperationTimeout
 
 M = TypeVar("M", bound=KeyspaceModel)
 _UNSET: Any = object()
@@ -220,14 +231,81 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ServerUnavailable:
     return ServerUnavailable(f"the {spec.server} Redis server {kind} ({type(exc).__name__})", model=spec.name)
 
 
-class Mapper(_Operations):
+_CONNECTION_ERRORS = (CircuitOpen, OperationTimeout, PoolExhausted)
+
+
+def _named(spec: ModelSpec, exc: KeyspaceError) -> KeyspaceError:
+    """The same connection-level error, now naming the model it happened for."""
+    if exc.model is not None:
+        return exc
+    return type(exc)(exc.reason, model=spec.name)
+
+
+def _links_for(
+    app: Any, celery: Any, links: Mapping[str, ServerLink] | None, options: LinkOptions | None
+) -> dict[str, ServerLink]:
+    if links is not None:
+        out = dict(links)
+        out.setdefault("celery", out["app"])
+        return out
+    if app is None:
+        raise ValueError("give a client (app=...) or links=...")
+    app_link = ServerLink("app", lambda: app.connection_pool, options, fixed_pool=app.connection_pool)
+    if celery is None or celery is app:
+        return {"app": app_link, "celery": app_link}
+    celery_link = ServerLink(
+        "celery", lambda: celery.connection_pool, options, fixed_pool=celery.connection_pool
+    )
+    return {"app": app_link, "celery": celery_link}
+
+
+def _memory_clients(url: str, celery_url: str | None, asyncio_: bool) -> tuple[Any, Any]:
+    make = connection.async_client if asyncio_ else connection.sync_client
+    server, _ = connection.memory_pair(url)
+    app = make(url, server=server)
+    celery = make(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
+    return app, celery
+
+
+class _MapperBase(_Operations):
+    links: dict[str, ServerLink]
+    _raw: dict[str, Any]
+
+    def _setup(
+        self,
+        links: dict[str, ServerLink],
+        raw: dict[str, Any],
+        keyring: Keyring | None,
+        encryption_key: str | None,
+        old_keys: Sequence[str],
+        plaintext_reads: PlaintextPolicy,
+        ttl_overrides: Mapping[str, int | None] | None,
+        chunk: int,
+    ) -> None:
+        self.links = links
+        self._raw = raw
+        self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
+        self.ttl_overrides = dict(ttl_overrides or {})
+        self.chunk = chunk
+
+    def _distinct_links(self) -> list[ServerLink]:
+        return list({id(link): link for link in self.links.values()}.values())
+
+    def breakers(self) -> dict[str, Any]:
+        """Each server's breaker state (for diagnostics)."""
+        return {name: link.breaker.snapshot() for name, link in self.links.items()}
+
+
+class Mapper(_MapperBase):
     """The synchronous mapper.  ``Mapper.from_url("memory://")`` needs no server."""
 
     def __init__(
         self,
-        app: redis.Redis,
+        app: redis.Redis | None = None,
         celery: redis.Redis | None = None,
         *,
+        links: Mapping[str, ServerLink] | None = None,
+        link_options: LinkOptions | None = None,
         keyring: Keyring | None = None,
         encryption_key: str | None = None,
         old_keys: Sequence[str] = (),
@@ -235,31 +313,44 @@ class Mapper(_Operations):
         ttl_overrides: Mapping[str, int | None] | None = None,
         chunk: int = commands.DEFAULT_CHUNK,
     ) -> None:
-        self.clients = {"app": app, "celery": celery or app}
-        self._executors = {
-            name: driver.SyncExecutor(client.connection_pool) for name, client in self.clients.items()
-        }
-        self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
-        self.ttl_overrides = dict(ttl_overrides or {})
-        self.chunk = chunk
+        all_links = _links_for(app, celery, links, link_options)
+        self._setup(
+            all_links,
+            {"app": app, "celery": celery or app},
+            keyring,
+            encryption_key,
+            old_keys,
+            plaintext_reads,
+            ttl_overrides,
+            chunk,
+        )
+        self._executors = {name: driver.SyncExecutor(link) for name, link in self.links.items()}
+        self._monitors: list[HealthMonitor] = []
 
     @classmethod
-    def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> Mapper:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        celery_url: str | None = None,
+        link_options: LinkOptions | None = None,
+        **options: Any,
+    ) -> Mapper:
         """A mapper on ``url``; Celery's models go to ``celery_url``.
 
         Without ``celery_url``: DB 1 of the same in-memory server for a
         ``memory://`` URL, else the same server as ``url``.
         """
         if connection.is_memory(url):
-            server, _ = connection.memory_pair(url)
-            app = connection.sync_client(url, server=server)
-            celery = connection.sync_client(
-                celery_url or connection.with_db(url, 1), server=None if celery_url else server
-            )
-        else:
-            app = connection.sync_client(url)
-            celery = connection.sync_client(celery_url) if celery_url else None
-        return cls(app, celery, **options)
+            app, celery = _memory_clients(url, celery_url, False)
+            return cls(app, celery, link_options=link_options, **options)
+        link_options = link_options or LinkOptions()
+        app_link = sync_link("app", url, link_options)
+        links = {
+            "app": app_link,
+            "celery": sync_link("celery", celery_url, link_options) if celery_url else app_link,
+        }
+        return cls(links=links, **options)._start_health()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Mapper:
@@ -267,27 +358,56 @@ class Mapper(_Operations):
         from keyspace.settings import Settings
 
         settings = Settings.load(env)  # None: the environment plus .env
-        return cls(
-            connection.sync_client(settings.app_url(), **settings.client_options()),
-            connection.sync_client(settings.celery_url(), **settings.client_options()),
-            **{**settings.mapper_options(), **options},
-        )
+        merged = {**settings.mapper_options(), **options}
+        if connection.is_memory(settings.app_url()):
+            app, celery = _memory_clients(settings.app_url(), None, False)
+            return cls(app, celery, link_options=settings.link_options(), **merged)
+        links = {
+            "app": sync_link("app", settings.app_url(), settings.link_options(), **settings.client_options()),
+            "celery": sync_link(
+                "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
+            ),
+        }
+        return cls(links=links, **merged)._start_health()
+
+    def _start_health(self) -> Mapper:
+        for link in self._distinct_links():
+            executor = driver.SyncExecutor(link)
+            monitor = HealthMonitor(
+                link, lambda ex=executor: ex([("PING",)]), link.options.health_check_interval
+            )
+            self._monitors.append(monitor.start())
+        return self
+
+    @property
+    def clients(self) -> dict[str, redis.Redis]:
+        """Plain redis-py clients on the mapper's pools (raw access; no breaker or budgets)."""
+        return {
+            name: self._raw.get(name) or redis.Redis(connection_pool=link.pool)
+            for name, link in self.links.items()
+        }
 
     def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
         try:
             return driver.run(self._executors[spec.server], program)
+        except _CONNECTION_ERRORS as exc:
+            raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
     def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
         try:
             yield from driver.stream(self._executors[spec.server], program)
+        except _CONNECTION_ERRORS as exc:
+            raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
     def close(self) -> None:
-        for client in {id(c): c for c in self.clients.values()}.values():
-            client.close()
+        for monitor in self._monitors:
+            monitor.stop()
+        for link in self._distinct_links():
+            link.pool.disconnect()
 
     def __enter__(self) -> Mapper:
         return self
@@ -296,14 +416,16 @@ class Mapper(_Operations):
         self.close()
 
 
-class AsyncMapper(_Operations):
+class AsyncMapper(_MapperBase):
     """The asyncio mapper: the same methods as Mapper, awaited (scan is ``async for``)."""
 
     def __init__(
         self,
-        app: redis.asyncio.Redis,
+        app: redis.asyncio.Redis | None = None,
         celery: redis.asyncio.Redis | None = None,
         *,
+        links: Mapping[str, ServerLink] | None = None,
+        link_options: LinkOptions | None = None,
         keyring: Keyring | None = None,
         encryption_key: str | None = None,
         old_keys: Sequence[str] = (),
@@ -311,41 +433,84 @@ class AsyncMapper(_Operations):
         ttl_overrides: Mapping[str, int | None] | None = None,
         chunk: int = commands.DEFAULT_CHUNK,
     ) -> None:
-        self.clients = {"app": app, "celery": celery or app}
-        self._executors = {
-            name: driver.AsyncExecutor(client.connection_pool) for name, client in self.clients.items()
-        }
-        self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
-        self.ttl_overrides = dict(ttl_overrides or {})
-        self.chunk = chunk
+        all_links = _links_for(app, celery, links, link_options)
+        self._setup(
+            all_links,
+            {"app": app, "celery": celery or app},
+            keyring,
+            encryption_key,
+            old_keys,
+            plaintext_reads,
+            ttl_overrides,
+            chunk,
+        )
+        self._executors = {name: driver.AsyncExecutor(link) for name, link in self.links.items()}
+        self._monitors: list[AsyncHealthMonitor] = []
 
     @classmethod
-    def from_url(cls, url: str, *, celery_url: str | None = None, **options: Any) -> AsyncMapper:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        celery_url: str | None = None,
+        link_options: LinkOptions | None = None,
+        **options: Any,
+    ) -> AsyncMapper:
         if connection.is_memory(url):
-            server, _ = connection.memory_pair(url)
-            app = connection.async_client(url, server=server)
-            celery = connection.async_client(
-                celery_url or connection.with_db(url, 1), server=None if celery_url else server
-            )
-        else:
-            app = connection.async_client(url)
-            celery = connection.async_client(celery_url) if celery_url else None
-        return cls(app, celery, **options)
+            app, celery = _memory_clients(url, celery_url, True)
+            return cls(app, celery, link_options=link_options, **options)
+        link_options = link_options or LinkOptions()
+        app_link = async_link("app", url, link_options)
+        links = {
+            "app": app_link,
+            "celery": async_link("celery", celery_url, link_options) if celery_url else app_link,
+        }
+        return cls(links=links, **options)._with_health()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> AsyncMapper:
         from keyspace.settings import Settings
 
-        settings = Settings.load(env)  # None: the environment plus .env
-        return cls(
-            connection.async_client(settings.app_url(), **settings.client_options()),
-            connection.async_client(settings.celery_url(), **settings.client_options()),
-            **{**settings.mapper_options(), **options},
-        )
+        settings = Settings.load(env)
+        merged = {**settings.mapper_options(), **options}
+        if connection.is_memory(settings.app_url()):
+            app, celery = _memory_clients(settings.app_url(), None, True)
+            return cls(app, celery, link_options=settings.link_options(), **merged)
+        links = {
+            "app": async_link(
+                "app", settings.app_url(), settings.link_options(), **settings.client_options()
+            ),
+            "celery": async_link(
+                "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
+            ),
+        }
+        return cls(links=links, **merged)._with_health()
+
+    def _with_health(self) -> AsyncMapper:
+        for link in self._distinct_links():
+            executor = driver.AsyncExecutor(link)
+
+            async def ping(ex: driver.AsyncExecutor = executor) -> Any:
+                return await ex([("PING",)])
+
+            self._monitors.append(AsyncHealthMonitor(link, ping, link.options.health_check_interval))
+        return self
+
+    @property
+    def clients(self) -> dict[str, redis.asyncio.Redis]:
+        """Plain redis-py asyncio clients on the mapper's pools (raw access)."""
+        return {
+            name: self._raw.get(name) or redis.asyncio.Redis(connection_pool=link.pool)
+            for name, link in self.links.items()
+        }
 
     async def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+        for monitor in self._monitors:
+            monitor.ensure_started()
         try:
             return await driver.arun(self._executors[spec.server], program)
+        except _CONNECTION_ERRORS as exc:
+            raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
@@ -353,6 +518,8 @@ class AsyncMapper(_Operations):
         try:
             async for item in driver.astream(self._executors[spec.server], program):
                 yield item
+        except _CONNECTION_ERRORS as exc:
+            raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
@@ -360,8 +527,10 @@ class AsyncMapper(_Operations):
         return None
 
     async def aclose(self) -> None:
-        for client in {id(c): c for c in self.clients.values()}.values():
-            await client.aclose()
+        for monitor in self._monitors:
+            await monitor.stop()
+        for link in self._distinct_links():
+            await link.pool.disconnect()
 
     async def __aenter__(self) -> AsyncMapper:
         return self

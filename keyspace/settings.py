@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyspace.crypto import Keyring
 from keyspace.errors import KeyspaceError
+from keyspace.link import LinkOptions
+from keyspace.timeouts import Timeouts
 from keyspace.ttl import parse_duration
 
 
@@ -45,6 +47,13 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND_OVERRIDE: str | None = None
     ENCRYPTION_KEY: SecretStr | None = None
     ENCRYPTION_OLD_KEYS: SecretStr | None = None
+    KEYSPACE_POOL_TIMEOUT: float = Field(2.0, gt=0)
+    KEYSPACE_TIMEOUT_FAST: float = Field(2.0, gt=0)
+    KEYSPACE_TIMEOUT_NORMAL: float = Field(5.0, gt=0)
+    KEYSPACE_TIMEOUT_SLOW: float = Field(10.0, gt=0)
+    KEYSPACE_TIMEOUT_PIPELINE: float = Field(15.0, gt=0)
+    KEYSPACE_BREAKER_FAILURES: int = Field(5, ge=1)
+    KEYSPACE_BREAKER_RESET: float = Field(30.0, gt=0)
     KEYSPACE_PLAINTEXT_READS: Literal["allow", "forbid"] = "allow"
     KEYSPACE_TTL_OVERRIDES: str = ""
 
@@ -98,13 +107,30 @@ class Settings(BaseSettings):
             return parts._replace(path="/1").geturl()
         return "redis://localhost:6379/1"
 
+    def link_options(self) -> LinkOptions:
+        return LinkOptions(
+            max_connections=self.REDIS_MAX_CONNECTIONS,
+            pool_timeout=self.KEYSPACE_POOL_TIMEOUT,
+            socket_timeout=self.REDIS_SOCKET_TIMEOUT,
+            connect_timeout=min(self.REDIS_SOCKET_TIMEOUT, self.KEYSPACE_TIMEOUT_FAST * 0.4),
+            health_check_interval=self.REDIS_HEALTH_CHECK_INTERVAL,
+            failure_threshold=self.KEYSPACE_BREAKER_FAILURES,
+            reset_timeout=self.KEYSPACE_BREAKER_RESET,
+            timeouts=Timeouts(
+                self.KEYSPACE_TIMEOUT_FAST,
+                self.KEYSPACE_TIMEOUT_NORMAL,
+                self.KEYSPACE_TIMEOUT_SLOW,
+                self.KEYSPACE_TIMEOUT_PIPELINE,
+            ),
+        )
+
+    def celery_options(self) -> dict[str, Any]:
+        """Options for the celery server: its URL carries its own credentials, if any."""
+        return {}
+
     def client_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "max_connections": self.REDIS_MAX_CONNECTIONS,
-            "socket_timeout": self.REDIS_SOCKET_TIMEOUT,
-            "socket_connect_timeout": self.REDIS_SOCKET_TIMEOUT,
-            "health_check_interval": self.REDIS_HEALTH_CHECK_INTERVAL,
-        }
+        """Options for the app server's pool beyond LinkOptions: credentials and TLS."""
+        options: dict[str, Any] = {}
         if self.REDIS_PASSWORD is not None and not self.REDIS_URL:
             options["password"] = self.REDIS_PASSWORD.get_secret_value()
         if self.REDIS_SSL_CA_FILE:

@@ -1,0 +1,203 @@
+"""One Redis server as the mapper sees it: a pool per process, a breaker, time budgets, health.
+
+Pools are created lazily and again after a fork (a Celery prefork worker
+never shares its parent's sockets).  redis-py's retry policy is set
+explicitly: redis-py 8 retries 10 times by default, which cannot fit a 2 s
+budget; here a connect is retried once with a small jittered backoff and a
+connect timeout that keeps both attempts inside the fast budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import redis.asyncio
+from redis.backoff import EqualJitterBackoff
+from redis.retry import Retry
+
+from keyspace.breaker import CircuitBreaker
+from keyspace.errors import KeyspaceError
+from keyspace.timeouts import Timeouts
+
+log = logging.getLogger("keyspace.health")
+
+
+class PoolExhausted(KeyspaceError, ConnectionError):
+    """Every pooled connection stayed in use for the whole wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOptions:
+    """Connection behaviour for one server (see keyspace.settings for the variables)."""
+
+    max_connections: int = 50
+    pool_timeout: float = 2.0  # how long a caller waits for a free connection
+    socket_timeout: float = 5.0
+    connect_timeout: float = 0.8
+    health_check_interval: float = 30.0  # 0 disables the periodic check
+    failure_threshold: int = 5
+    reset_timeout: float = 30.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retries: int = 1
+
+
+def retry_policy(options: LinkOptions) -> Retry:
+    return Retry(EqualJitterBackoff(cap=0.1, base=0.01), retries=options.retries)
+
+
+def pool_kwargs(options: LinkOptions) -> dict[str, Any]:
+    return {
+        "max_connections": options.max_connections,
+        "timeout": options.pool_timeout,
+        "socket_timeout": options.socket_timeout,
+        "socket_connect_timeout": options.connect_timeout,
+        "retry": retry_policy(options),
+    }
+
+
+def in_use(pool: Any) -> int:
+    """Connections currently handed out by a redis-py pool (sync or asyncio)."""
+    return len(list(pool._get_in_use_connections()))
+
+
+class ServerLink:
+    """A server's pool (per process), breaker, budgets and health record."""
+
+    def __init__(
+        self,
+        name: str,
+        pool_factory: Callable[[], Any],
+        options: LinkOptions | None = None,
+        *,
+        fixed_pool: Any = None,
+    ) -> None:
+        self.name = name
+        self.options = options or LinkOptions()
+        self.timeouts = self.options.timeouts
+        self.breaker = CircuitBreaker(
+            name, failure_threshold=self.options.failure_threshold, reset_timeout=self.options.reset_timeout
+        )
+        self._factory = pool_factory
+        self._pool = fixed_pool
+        self._pid = os.getpid() if fixed_pool is not None else -1
+        self._fixed = fixed_pool is not None
+        self._lock = threading.Lock()
+        self.last_health: dict[str, Any] = {}
+
+    @property
+    def pool(self) -> Any:
+        pid = os.getpid()
+        if self._pid != pid and not self._fixed:
+            with self._lock:
+                if self._pid != pid:
+                    self._pool = self._factory()
+                    self._pid = pid
+        return self._pool
+
+    def record_health(self, ok: bool, latency: float | None, error: str | None = None) -> None:
+        self.last_health = {
+            "ok": ok,
+            "latency_ms": None if latency is None else latency * 1000,
+            "error": error,
+            "at": time.time(),
+        }
+
+
+def sync_link(name: str, url: str, options: LinkOptions, **client_options: Any) -> ServerLink:
+    def factory() -> Any:
+        return redis.BlockingConnectionPool.from_url(url, **pool_kwargs(options), **client_options)
+
+    return ServerLink(name, factory, options)
+
+
+def async_link(name: str, url: str, options: LinkOptions, **client_options: Any) -> ServerLink:
+    def factory() -> Any:
+        return redis.asyncio.BlockingConnectionPool.from_url(url, **pool_kwargs(options), **client_options)
+
+    return ServerLink(name, factory, options)
+
+
+class HealthMonitor:
+    """PING every ``interval`` seconds in a daemon thread (redis-py only checks lazily).
+
+    A failed ping counts toward opening the breaker; while the breaker is
+    open the monitor stays quiet, so recovery goes through the breaker's
+    single trial call.
+    """
+
+    def __init__(self, link: ServerLink, ping: Callable[[], Any], interval: float) -> None:
+        self.link = link
+        self._ping = ping
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"keyspace-health-{link.name}", daemon=True)
+
+    def start(self) -> HealthMonitor:
+        if self.interval > 0:
+            self._thread.start()
+        return self
+
+    def check(self) -> None:
+        if self.link.breaker.state != "closed":
+            return
+        start = time.perf_counter()
+        try:
+            self._ping()
+        except Exception as exc:  # any failure is recorded, never raised in the thread
+            self.link.record_health(False, None, type(exc).__name__)
+            log.warning("health check of the %s server failed: %s", self.link.name, type(exc).__name__)
+        else:
+            self.link.record_health(True, time.perf_counter() - start)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.check()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class AsyncHealthMonitor:
+    """The asyncio twin of HealthMonitor: a task on the running loop."""
+
+    def __init__(self, link: ServerLink, ping: Callable[[], Any], interval: float) -> None:
+        self.link = link
+        self._ping = ping
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def ensure_started(self) -> None:
+        if self.interval > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def check(self) -> None:
+        if self.link.breaker.state != "closed":
+            return
+        start = time.perf_counter()
+        try:
+            await self._ping()
+        except Exception as exc:
+            self.link.record_health(False, None, type(exc).__name__)
+        else:
+            self.link.record_health(True, time.perf_counter() - start)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.check()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None

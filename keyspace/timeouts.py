@@ -1,0 +1,67 @@
+"""Per-operation time budgets by class: fast 2 s, normal 5 s, slow 10 s, pipelines 15 s.
+
+A batch of more than one command is a pipeline; a single command is classed
+by its name.  The budget covers the whole round trip (send and every reply);
+a call over budget raises OperationTimeout and its connection is discarded,
+so a late reply can never reach the next caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from keyspace.errors import KeyspaceError
+
+FAST = frozenset(
+    {
+        "GET",
+        "SET",
+        "EXISTS",
+        "TTL",
+        "PTTL",
+        "TYPE",
+        "INCRBY",
+        "SISMEMBER",
+        "LLEN",
+        "PING",
+        "DEL",
+        "EXPIRE",
+        "PERSIST",
+        "EVALSHA",
+        "EVAL",
+        "SCRIPT",
+        "HGET",
+        "HSET",
+        "HDEL",
+        "SADD",
+        "SREM",
+        "RPUSH",
+    }
+)
+NORMAL = frozenset({"HGETALL", "MGET", "SMEMBERS", "LRANGE", "ZRANGE", "INFO", "MEMORY", "DUMP", "RESTORE"})
+SLOW = frozenset({"SCAN", "HSCAN", "SSCAN", "ZSCAN"})
+
+
+class OperationTimeout(KeyspaceError, TimeoutError):
+    """A Redis call exceeded its time budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    fast: float = 2.0
+    normal: float = 5.0
+    slow: float = 10.0
+    pipeline: float = 15.0
+
+    def budget(self, commands: Sequence[tuple[Any, ...]]) -> tuple[str, float]:
+        """(class, seconds) for a batch."""
+        if len(commands) > 1:
+            return "pipeline", self.pipeline
+        name = str(commands[0][0]).upper()
+        if name in SLOW:
+            return "slow", self.slow
+        if name in FAST:
+            return "fast", self.fast
+        return "normal", self.normal
