@@ -171,3 +171,49 @@ ALL: dict[str, Script] = {
 def call(script: Script, keys: list[str], args: list[object]) -> tuple[object, ...]:
     """The EVALSHA command for a script call."""
     return ("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
+# KEYS: the key. ARGV: n, then n triples (field, expected value, new value).
+# Compare-and-set of hash fields: writes only if every field still holds what was
+# read; HSET keeps the key's TTL.  Returns 1 (written) or 0 (changed meanwhile).
+CAS_HASH = Script(
+    "cas_hash",
+    _CHECK
+    + """
+local k = KEYS[1]
+local err = check(k, 'hash'); if err then return err end
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local current = redis.call('HGET', k, ARGV[2 + 3 * i])
+  if current ~= ARGV[3 + 3 * i] then return 0 end
+end
+for i = 0, n - 1 do
+  redis.call('HSET', k, ARGV[2 + 3 * i], ARGV[4 + 3 * i])
+end
+return 1
+""",
+)
+
+# KEYS: the lock key. ARGV: expected value, lease ms.  Renews a lease we still hold.
+LOCK_RENEW = Script(
+    "lock_renew",
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+""",
+)
+
+# KEYS: the lock key. ARGV: expected value.  Deletes the lock only if we hold it.
+LOCK_RELEASE = Script(
+    "lock_release",
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+""",
+)
+
+ALL.update({s.sha: s for s in (CAS_HASH, LOCK_RENEW, LOCK_RELEASE)})

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from keyspace.cli import demo as _demo
+from keyspace.cli import migrate as _migrate
 from keyspace.cli import schema as _schema
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ app = typer.Typer(
 app.command("demo")(_demo.demo)
 app.command("schema")(_schema.schema)
 app.command("keygen")(_schema.keygen)
+app.add_typer(_migrate.app, name="migrate")
+app.command("rotate-keys")(_migrate.rotate_keys)
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""``python -m keyspace`` = the ``keyspace`` command."""
+
+from keyspace.cli import main
+
+main()
