@@ -100,7 +100,7 @@ def hand_get(r: redis.Redis, i: int) -> PlainAccount | None:
     )
 
 
-def run(quick: bool) -> dict[str, object]:
+def run(quick: bool, with_migration: bool = True) -> dict[str, object]:
     singles = 2000 if quick else 10000
     bulk = 10000
     rounds = 3 if quick else 5
@@ -225,6 +225,10 @@ def run(quick: bool) -> dict[str, object]:
         results["scan_peak_memory_kib"] = {str(small): p_small // 1024, str(large): p_large // 1024}
         mapper.close()
         r.close()
+        if with_migration:
+            from benchmarks import migration
+
+            results.update(migration.run(server.url, server.port, quick))
     results["machine"] = (
         f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
     )
@@ -236,8 +240,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--no-migration", action="store_true", help="skip the migration benchmark")
     args = parser.parse_args()
-    results = run(args.quick)
+    results = run(args.quick, not args.no_migration)
     targets = {
         "single_save_time_ratio": "<= 1.15",
         "single_get_time_ratio": "<= 1.15",
@@ -246,10 +251,15 @@ def main() -> None:
         "encrypt_time_ratio": "<= 1.2",
         "decrypt_time_ratio": "<= 1.2",
         "scan_peak_memory_ratio": "~1 (flat)",
+        "migration_vs_raw_throughput_ratio": ">= 0.7",
+        "migration_vs_naive_speedup": ">= 5",
+        "migration_peak_rss_ratio": "<= 1.2",
     }
-    print(f"{'measure':32} {'value':>10}  target")
+    print(f"{'measure':36} {'value':>10}  target")
     for name, target in targets.items():
-        print(f"{name:32} {results[name]!s:>10}  {target}")
+        if name not in results:
+            continue
+        print(f"{name:36} {results[name]!s:>10}  {target}")
     print(json.dumps(results))
 
 

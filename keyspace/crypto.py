@@ -34,6 +34,7 @@ from keyspace.errors import KeyConfigError
 
 Classification = Literal["current", "old", "plaintext", "undecryptable"]
 TOKEN_PREFIX = "gAAAAA"  # base64 of the version byte 0x80 followed by a 2020s-era timestamp's zero bytes
+_PREFIX_BYTES = TOKEN_PREFIX.encode()
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _MIN_TOKEN_BYTES = 1 + 8 + 16 + 16 + 32  # version, timestamp, IV, one AES block, HMAC
 
@@ -50,8 +51,14 @@ def generate_key() -> str:
 
 
 def token_shaped(value: bytes) -> bool:
-    """Whether ``value`` looks like an attempt at a Fernet token (see module docstring)."""
-    return value.startswith(TOKEN_PREFIX.encode()) or well_formed_token(value)
+    """Whether ``value`` looks like an attempt at a Fernet token (see module docstring).
+
+    Every token is base64 of the version byte 0x80, so it starts with ``g``:
+    anything else is decided without decoding (the hot path of a migration).
+    """
+    if not value.startswith(b"g"):
+        return False
+    return value.startswith(_PREFIX_BYTES) or well_formed_token(value)
 
 
 def well_formed_token(value: bytes) -> bool:
@@ -130,6 +137,9 @@ class Keyring:
 
     def classify(self, stored: bytes) -> Verdict:
         """Decide what ``stored`` is, decrypting it when a key verifies it."""
+        if not token_shaped(stored):
+            # Not even shaped like a token, so no key could verify it: legacy plaintext.
+            return Verdict("plaintext", stored)
         try:
             return Verdict("current", self._current.decrypt(stored), self.current_fingerprint)
         except (InvalidToken, TypeError, ValueError):
@@ -139,9 +149,7 @@ class Keyring:
                 return Verdict("old", fernet.decrypt(stored), fp)
             except (InvalidToken, TypeError, ValueError):
                 continue
-        if token_shaped(stored):
-            return Verdict("undecryptable", None)
-        return Verdict("plaintext", stored)
+        return Verdict("undecryptable", None)
 
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt a token under the current key, keeping its timestamp."""

@@ -176,20 +176,20 @@ def call(script: Script, keys: list[str], args: list[object]) -> tuple[object, .
 # KEYS: the key. ARGV: n, then n triples (field, expected value, new value).
 # Compare-and-set of hash fields: writes only if every field still holds what was
 # read; HSET keeps the key's TTL.  Returns 1 (written) or 0 (changed meanwhile).
+# (No TYPE pre-check: HGET on another type fails with WRONGTYPE before anything is written.)
 CAS_HASH = Script(
     "cas_hash",
-    _CHECK
-    + """
+    """
 local k = KEYS[1]
-local err = check(k, 'hash'); if err then return err end
 local n = tonumber(ARGV[1])
+local pairs = {}
 for i = 0, n - 1 do
-  local current = redis.call('HGET', k, ARGV[2 + 3 * i])
-  if current ~= ARGV[3 + 3 * i] then return 0 end
+  local field = ARGV[2 + 3 * i]
+  if redis.call('HGET', k, field) ~= ARGV[3 + 3 * i] then return 0 end
+  pairs[2 * i + 1] = field
+  pairs[2 * i + 2] = ARGV[4 + 3 * i]
 end
-for i = 0, n - 1 do
-  redis.call('HSET', k, ARGV[2 + 3 * i], ARGV[4 + 3 * i])
-end
+redis.call('HSET', k, unpack(pairs))
 return 1
 """,
 )

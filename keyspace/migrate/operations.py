@@ -43,6 +43,16 @@ def _skip(kind: str, reason: str) -> Decision:
     return Decision(skip=kind, reason=reason)
 
 
+_NAMES: dict[int, tuple[tuple[str, bytes], ...]] = {}
+
+
+def _encoded_names(spec: ModelSpec) -> tuple[tuple[str, bytes], ...]:
+    names = _NAMES.get(id(spec))
+    if names is None:
+        names = _NAMES[id(spec)] = tuple((n, n.encode()) for n in spec.encrypted_fields)
+    return names
+
+
 def _pairs(reply: Any) -> dict[bytes, bytes]:
     if isinstance(reply, dict):
         return reply
@@ -130,8 +140,8 @@ class _SecretFields(Operation):
         if spec.kind == "hash":
             stored = _pairs(reply)
             changes: dict[str, tuple[bytes, bytes]] = {}
-            for name in spec.encrypted_fields:
-                old = stored.get(name.encode())
+            for name, raw_name in _encoded_names(spec):
+                old = stored.get(raw_name)
                 if old is None:
                     continue
                 new, skip = self.transform(keyring, old, octx)
