@@ -8,6 +8,7 @@ import typer
 
 from keyspace.cli import demo as _demo
 from keyspace.cli import migrate as _migrate
+from keyspace.cli import ops as _ops
 from keyspace.cli import schema as _schema
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.command("schema")(_schema.schema)
 app.command("keygen")(_schema.keygen)
 app.add_typer(_migrate.app, name="migrate")
 app.command("rotate-keys")(_migrate.rotate_keys)
+_ops.register(app)
 
 
 def main() -> None:

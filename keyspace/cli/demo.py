@@ -86,5 +86,40 @@ def demo(
         f"plaintext secrets read so far (allowed during the migration window): "
         f"{mapper.ctx.events['plaintext']}"
     )
+    console.rule("7. keyspace show: one key, decoded, secrets masked")
+    from keyspace.inspect import collect_stats, describe_key, run_doctor
+
+    shown = describe_key(mapper, f"user:{uid}:api:keys")
+    console.print(f"{shown['key']}: model {shown['model']}, type {shown['redis_type']}, TTL {shown['ttl']}")
+    for name, value in shown["fields"].items():
+        console.print(f"  {name} = {value}")
+
+    console.rule("8. keyspace stats: the keyspace per model, with its problems")
+    stats = collect_stats(mapper)
+    totals = stats.totals()
+    console.print(
+        f"plaintext secrets: {totals.get('plaintext', 0)} keys, "
+        f"undecryptable: {totals.get('undecryptable', 0)}, "
+        f"wrong type: {totals.get('wrong_type', 0)}, corrupt: {totals.get('corrupt', 0)}, "
+        f"keys of no model: {sum(stats.unowned.values())}"
+    )
+
+    console.rule("9. keyspace doctor, then keyspace migrate up, then doctor again")
+    from keyspace.migrate import Runner
+
+    def doctor() -> None:
+        for check in run_doctor(mapper):
+            if check.name in ("plaintext secrets", "bad keys", "migrations", "ENCRYPTION_KEY"):
+                console.print(f"  {check.status:>4}  {check.name}: {check.message}", highlight=False)
+
+    doctor()
+    reports = Runner(mapper).up()
+    for mid, report in reports.items():
+        console.print(f"  migrate up {mid}: changed {report.changed}, skipped {dict(report.skipped)}")
+    for bad in data.bad_keys:  # an operator's fix for what the migration reported
+        mapper.clients["app"].delete(bad)
+    console.print("  (the operator deletes the reported bad keys and runs up again)")
+    Runner(mapper).up()
+    doctor()
     console.rule("done")
     mapper.close()

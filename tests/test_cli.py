@@ -1,0 +1,280 @@
+"""The operator CLI against a real redis-server started with requirepass; settings from a temp .env."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from keyspace import Keyring, Mapper, generate_key
+from keyspace.cli import app
+from keyspace.dataset import okx_uid, seed
+from keyspace.testing import RedisServer, running_server
+
+PASSWORD = "s3cret-pw-for-tests-only"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with running_server(password=PASSWORD) as s:
+        yield s
+
+
+@pytest.fixture
+def deployment(server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """A temp dir with a .env for the password-protected server, the dataset seeded, cwd there."""
+    key = generate_key()
+    (tmp_path / ".env").write_text(
+        f"REDIS_HOST=127.0.0.1\nREDIS_PORT={server.port}\nREDIS_DB=0\nREDIS_PASSWORD={PASSWORD}\n"
+        f"CELERY_BROKER_URL_OVERRIDE=redis://:{PASSWORD}@127.0.0.1:{server.port}/1\n"
+        f"CELERY_RESULT_BACKEND_OVERRIDE=redis://:{PASSWORD}@127.0.0.1:{server.port}/1\n"
+        f"ENCRYPTION_KEY={key}\nREDIS_HEALTH_CHECK_INTERVAL=0\n"
+    )
+    for name in list(os.environ):
+        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    app_client, celery_client = server.client(0), server.client(1)
+    app_client.flushall()
+    data = seed(app_client, celery_client, users=25, plaintext_share=0.4, keyring=Keyring(key))
+    return {"key": key, "data": data, "app": app_client, "dir": tmp_path}
+
+
+def value_of(client: redis.Redis, key: bytes) -> object:
+    kind = client.type(key)
+    if kind == b"hash":
+        return kind, client.hgetall(key)
+    if kind == b"set":
+        return kind, client.smembers(key)
+    if kind == b"list":
+        return kind, client.lrange(key, 0, -1)
+    return kind, client.get(key)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def no_password_in_cmdlines() -> None:
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        assert PASSWORD.encode() not in cmdline, f"password on the command line of pid {proc.name}"
+
+
+def console(name: str, *args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; from keyspace.cli.rawcli import {name}; {name}()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_"))}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_redis_remote_and_local_ping_without_the_password_on_any_command_line(
+    deployment: dict[str, object],
+) -> None:
+    cwd = deployment["dir"]
+    assert isinstance(cwd, Path)
+    remote = console("remote_main", "PING", cwd=cwd)
+    assert remote.returncode == 0 and remote.stdout.strip() == "PONG", remote
+    local = console("local_main", "1", "PING", cwd=cwd)
+    assert local.returncode == 0 and local.stdout.strip() == "PONG", local
+    # an interactive session stays open while we look at every process's command line
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from keyspace.cli.rawcli import remote_main; remote_main()"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)
+    try:
+        no_password_in_cmdlines()
+    finally:
+        stdout, _ = proc.communicate(
+            "HGET user:500000000000000001:api:keys nothing\nLLEN nothing\nquit\n", timeout=30
+        )
+    assert "(nil)" in stdout and "(integer) 0" in stdout
+
+
+def test_redis_remote_refuses_keys_and_dangerous_commands(deployment: dict[str, object]) -> None:
+    cwd = deployment["dir"]
+    assert isinstance(cwd, Path)
+    refused = console("remote_main", "KEYS", "user:*", cwd=cwd)
+    assert refused.returncode == 2 and "keyspace scan" in refused.stderr
+    forced = console("remote_main", "--force", "KEYS", "celery*", cwd=cwd)
+    assert forced.returncode == 0
+    flush = console("remote_main", "FLUSHALL", cwd=cwd)
+    assert flush.returncode == 2 and "--force" in flush.stderr
+    assert deployment["app"].dbsize() > 0  # type: ignore[attr-defined]
+    hgetall = console("remote_main", "HGETALL", f"user:{okx_uid(1)}:preferences", cwd=cwd)
+    assert '"language"' in hgetall.stdout and "1) " in hgetall.stdout
+    local_keys = console("local_main", "1", "KEYS", "celery*", cwd=cwd)
+    assert local_keys.returncode == 0 and "celery" in local_keys.stdout
+
+
+def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: dict[str, object]) -> None:
+    data = deployment["data"]
+    key = next(k for k in data.secrets if k not in data.plaintext_keys)  # type: ignore[attr-defined]
+    secret = data.secrets[key]["api_secret"]  # type: ignore[attr-defined]
+    code, stdout, stderr = invoke("show", key)
+    assert code == 0, stderr
+    assert "UserApiKeys" in stdout and "**********" in stdout and secret not in stdout
+    assert PASSWORD not in stdout + stderr
+    code, stdout, stderr = invoke("show", key, "--reveal")
+    assert code == 0 and secret in stdout and "warning" in stderr.lower()
+    assert PASSWORD not in stdout + stderr
+    code, stdout, _ = invoke("get", "UserApiKeys", "--okx-uid", key.split(":")[1], "--json")
+    doc = json.loads(stdout)
+    assert doc["fields"]["api_secret"] == "**********" and doc["ttl"] is None and doc["redis_type"] == "hash"
+    code, stdout, stderr = invoke("show", "no:such:model:key")
+    assert code == 2 and "belongs to no model" in stderr and "Traceback" not in stderr
+
+
+def test_scan_streams_json_lines(deployment: dict[str, object]) -> None:
+    code, stdout, _ = invoke("scan", "TradingStatus", "--status", "running", "--json", "--limit", "3")
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert code == 0 and 1 <= len(lines) <= 3 and all(x["status"] == "running" for x in lines)
+    code, stdout, _ = invoke("scan", "Position", "--user-id", okx_uid(2))
+    assert (code == 0 and "1 instance" in stdout) or "2 instance" in stdout
+
+
+def test_stats_counts_models_problems_and_unowned_keys(deployment: dict[str, object]) -> None:
+    client = deployment["app"]
+    client.set("some:stray:key", "x")  # type: ignore[attr-defined]
+    code, stdout, stderr = invoke("stats", "--json")
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    models = {m["model"]: m for m in result["models"]}
+    data = deployment["data"]
+    assert models["UserApiKeys"]["keys"] == data.counts["UserApiKeys"] + 2  # type: ignore[attr-defined]
+    assert models["UserApiKeys"]["plaintext_secrets"] == len(data.plaintext_keys)  # type: ignore[attr-defined]
+    assert models["UserApiKeys"]["undecryptable"] == 1 and models["UserApiKeys"]["wrong_type"] == 1
+    assert models["UserSettings"]["corrupt"] == 1
+    assert result["unowned"]["app"] == 1 and result["unowned_samples"]["app"] == ["some:stray:key"]
+    assert models["CeleryTaskMeta"]["server"] == "celery" and models["CeleryTaskMeta"]["ttl_mismatch"] == 0
+    code, stdout, _ = invoke("stats", "--sample", "50", "--json")
+    assert code == 0 and json.loads(stdout)["sampled"] is True
+
+
+def test_doctor_reports_plaintext_and_bad_keys_then_they_are_gone(deployment: dict[str, object]) -> None:
+    data = deployment["data"]
+    code, stdout, _ = invoke("doctor", "--json", "--okx-uid", okx_uid(1))
+    checks = {c["check"]: c for c in json.loads(stdout)}
+    assert code == 1
+    assert checks["plaintext secrets"]["status"] == "warn"
+    assert str(len(data.plaintext_keys)) in checks["plaintext secrets"]["message"]  # type: ignore[attr-defined]
+    assert checks["bad keys"]["status"] == "fail"
+    for bad in data.bad_keys:  # type: ignore[attr-defined]
+        assert bad in checks["bad keys"]["message"]
+    assert checks["migrations"]["status"] == "warn" and checks["app server"]["status"] == "ok"
+    assert checks["API keys"]["status"] == "ok" and checks["positions"]["status"] == "ok"
+    code, _, _ = invoke("migrate", "up", "-q")
+    assert code == 1  # the bad keys are skipped and reported
+    for bad in data.bad_keys:  # type: ignore[attr-defined]
+        deployment["app"].delete(bad)  # type: ignore[attr-defined]  # the operator's fix
+    code, _, stderr = invoke("migrate", "up", "-q")
+    assert code == 0, stderr
+    code, stdout, _ = invoke("doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(stdout)}
+    assert code == 0
+    assert checks["plaintext secrets"]["status"] == "ok" and checks["bad keys"]["status"] == "ok"
+    assert checks["migrations"]["status"] == "ok"
+    code, stdout, _ = invoke("doctor", "--okx-uid", "599999999999999999")
+    assert code == 1 and "API keys not found" in stdout and "/setapi" in stdout
+
+
+def test_backup_restore_round_trip_and_damaged_file(deployment: dict[str, object], tmp_path: Path) -> None:
+    source = deployment["app"]
+    assert isinstance(source, redis.Redis)
+    source.expire(f"user:{okx_uid(3)}:preferences", 5000)
+    file = tmp_path / "full.ksbak"
+    code, _, stderr = invoke("backup", str(file))
+    assert code == 0, stderr
+    header = json.loads(gzip.decompress(file.read_bytes()).decode().splitlines()[0])
+    assert header["records"] == source.dbsize() and header["server_version"].startswith("7")
+    raw = file.read_bytes()
+    with running_server() as target:
+        url = target.url
+        code, _, stderr = invoke("restore", str(file), "--url", url)
+        assert code == 0, stderr
+        dest = target.client()
+        keys = sorted(source.scan_iter(count=1000))
+        assert sorted(dest.scan_iter(count=1000)) == keys
+        for key in keys:
+            assert value_of(dest, key) == value_of(source, key), key
+            before, after = source.pttl(key), dest.pttl(key)
+            assert (before == after == -1) or (before > 0 and abs(after - before) <= 1000), key
+        code, _, stderr = invoke("restore", str(file), "--url", url)
+        assert code == 1 and "already exist" in stderr
+        code, _, _ = invoke("restore", str(file), "--url", url, "--replace")
+        assert code == 0
+        # damage one record: restore nothing and name it
+        lines = gzip.decompress(raw).decode().splitlines()
+        record = json.loads(lines[5])
+        payload = bytearray(base64.b64decode(record["dump"]))
+        payload[0] ^= 0xFF
+        record["dump"] = base64.b64encode(bytes(payload)).decode()
+        lines[5] = json.dumps(record)
+        damaged = tmp_path / "damaged.ksbak"
+        damaged.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        dest.flushall()
+        code, _, stderr = invoke("restore", str(damaged), "--url", url)
+        assert code == 1 and f"record {record['i']}" in stderr and "checksum" in stderr
+        assert dest.dbsize() == 0
+        truncated = tmp_path / "truncated.ksbak"
+        truncated.write_bytes(raw[: len(raw) // 2])
+        code, _, stderr = invoke("restore", str(truncated), "--url", url)
+        assert code == 1 and dest.dbsize() == 0
+
+
+def test_backup_of_selected_models_and_secrets_stay_encrypted(
+    deployment: dict[str, object], tmp_path: Path
+) -> None:
+    data = deployment["data"]
+    file = tmp_path / "keys.ksbak"
+    code, _, stderr = invoke("backup", str(file), "--model", "UserApiKeys")
+    assert code == 0, stderr
+    header = json.loads(gzip.decompress(file.read_bytes()).decode().splitlines()[0])
+    assert set(header["counts"]) == {"UserApiKeys"}
+    text = gzip.decompress(file.read_bytes())
+    encrypted = next(k for k in data.secrets if k not in data.plaintext_keys)  # type: ignore[attr-defined]
+    secret = data.secrets[encrypted]["api_secret"].encode()  # type: ignore[attr-defined]
+    records = [json.loads(line) for line in text.decode().splitlines()[1:-1]]
+    assert not any(secret in base64.b64decode(r["dump"]) for r in records)
+
+
+def test_info_for_both_servers(deployment: dict[str, object]) -> None:
+    code, stdout, _ = invoke("info", "--json")
+    result = json.loads(stdout)
+    assert code == 0 and set(result) == {"app", "celery"}
+    assert result["app"]["redis_version"].startswith("7") and "db0" in result["app"]["keyspace"]
+    assert PASSWORD not in stdout
+
+
+def test_memory_url_mapper_is_unaffected() -> None:
+    m = Mapper.from_url("memory://")
+    assert m.links["app"] is m.links["app"]
