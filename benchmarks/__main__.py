@@ -100,7 +100,7 @@ def hand_get(r: redis.Redis, i: int) -> PlainAccount | None:
     )
 
 
-def run(quick: bool, with_migration: bool = True) -> dict[str, object]:
+def run(quick: bool, with_migration: bool = True, with_cluster: bool = True) -> dict[str, object]:
     singles = 2000 if quick else 10000
     bulk = 10000
     rounds = 3 if quick else 5
@@ -229,6 +229,10 @@ def run(quick: bool, with_migration: bool = True) -> dict[str, object]:
             from benchmarks import migration
 
             results.update(migration.run(server.url, server.port, quick))
+    if with_cluster:
+        from benchmarks import cluster
+
+        results.update(cluster.run(quick, rounds))
     results["machine"] = (
         f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
     )
@@ -241,8 +245,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--no-migration", action="store_true", help="skip the migration benchmark")
+    parser.add_argument("--no-cluster", action="store_true", help="skip the cluster benchmark")
     args = parser.parse_args()
-    results = run(args.quick, not args.no_migration)
+    results = run(args.quick, not args.no_migration, not args.no_cluster)
     targets = {
         "single_save_time_ratio": "<= 1.15",
         "single_get_time_ratio": "<= 1.15",
@@ -254,6 +259,8 @@ def main() -> None:
         "migration_vs_raw_throughput_ratio": ">= 0.7",
         "migration_vs_naive_speedup": ">= 5",
         "migration_peak_memory_ratio": "<= 1.2",
+        "cluster_bulk_save_throughput_ratio": ">= 0.8",
+        "cluster_bulk_get_throughput_ratio": ">= 0.8",
     }
     print(f"{'measure':36} {'value':>10}  target")
     for name, target in targets.items():

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from keyspace.cluster import cursor_done
 from keyspace.commands import ErrorReply
 from keyspace.errors import KeyspaceError
 from keyspace.registry import Registry, default_registry
@@ -58,7 +59,7 @@ def _scan(execute: Any, pattern: str | None, batch: int) -> Iterator[list[bytes]
         cursor, keys = reply
         if keys:
             yield [k if isinstance(k, bytes) else k.encode() for k in keys]
-        if int(cursor) == 0:
+        if cursor_done(cursor):
             return
 
 

@@ -59,6 +59,7 @@ class CodecContext:
     plaintext_reads: PlaintextPolicy = "allow"
     events: Counter[str] = field(default_factory=Counter)
     on_plaintext: Callable[[str, str, str], None] | None = None
+    cluster: bool = False  # multi-key scripts are split by slot (no cross-slot calls on a cluster)
 
     def require_keyring(self, model: str, key: str | None, field_name: str) -> Keyring:
         if self.keyring is None:

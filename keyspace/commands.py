@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from keyspace import codec, scripts
+from keyspace.cluster import cursor_done
 from keyspace.codec import CodecContext
 from keyspace.errors import (
     BulkReadError,
@@ -301,7 +302,7 @@ def scan(
                     elif item is not None and all(getattr(item, n) == v for n, v in wanted.items()):
                         yield Emit(key if keys_only else item)
                         emitted += 1
-            if int(cursor) == 0:
+            if cursor_done(cursor):
                 break
     if errors:
         if on_error is None:
@@ -319,6 +320,24 @@ class ScanError(BulkReadError):
 
 
 # --- writes -----------------------------------------------------------------------
+
+
+def per_slot(script: scripts.Script, keys: list[str], args: list[Any], cluster: bool) -> list[Command]:
+    """One script call for all keys, or on a cluster one per slot.
+
+    On a standalone server the keys (a model's primary and alternate keys)
+    change in one atomic call.  A cluster cannot run a script across slots, so
+    there each slot's keys change atomically, in key order (primary first); if
+    a later call fails, the earlier keys are already written.
+    """
+    if not cluster or len(keys) == 1:
+        return [scripts.call(script, keys, args)]
+    from keyspace.cluster import slot_of
+
+    groups: dict[int, list[str]] = {}
+    for key in keys:
+        groups.setdefault(slot_of(key), []).append(key)
+    return [scripts.call(script, group, args) for group in groups.values()]
 
 
 def _ttl_arg(ttl_seconds: int | None) -> int:
@@ -346,13 +365,17 @@ def write_command(
             if deletes:
                 batch.append(("HDEL", key, *deletes))
             return keys, batch
-        return keys, [scripts.call(scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes])]
+        return keys, per_slot(
+            scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes], ctx.cluster
+        )
     if spec.kind == "json":
-        return keys, [scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)])]
+        return keys, per_slot(
+            scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)], ctx.cluster
+        )
     if spec.kind in ("string", "counter"):
-        return keys, [
-            scripts.call(scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)])
-        ]
+        return keys, per_slot(
+            scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)], ctx.cluster
+        )
     members = codec.encode_members(obj, key, ctx)
     if len(keys) != 1:
         raise InvalidKeyValue("set and list models take one key template", model=spec.name)
@@ -507,15 +530,16 @@ def _update_json(
     raise ServerError(f"update gave up after {MAX_CAS_ATTEMPTS} concurrent changes", model=spec.name, key=key)
 
 
-def delete(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[bool]:
+def delete(spec: ModelSpec, key_values: Mapping[str, Any], *, cluster: bool = False) -> Program[bool]:
     """Delete the key (and its alternates); refuses a key holding another Redis type."""
     _check_writable(spec)
     texts = spec.key_texts(key_values)
     keys = spec.render_all(texts)
-    (reply,) = yield Call([scripts.call(scripts.DELETE, keys, [spec.redis_type])])
-    if isinstance(reply, ErrorReply):
-        yield from fail(spec, keys[0], reply)
-    return bool(reply)
+    replies = yield Call(per_slot(scripts.DELETE, keys, [spec.redis_type], cluster))
+    for reply in replies:
+        if isinstance(reply, ErrorReply):
+            yield from fail(spec, keys[0], reply)
+    return any(bool(r) for r in replies)
 
 
 # --- counters, sets, lists ------------------------------------------------------------

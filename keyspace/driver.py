@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from keyspace import scripts
+from keyspace import cluster, scripts
 from keyspace.commands import Call, Command, Emit, ErrorReply, Program
 from keyspace.link import PoolExhausted, ServerLink
 from keyspace.timeouts import OperationTimeout
@@ -248,3 +248,169 @@ async def astream(execute: Callable[[Sequence[Command]], Any], program: Program[
             yield step.item
         else:
             reply = await execute(step.commands)
+
+
+# --- Redis Cluster ---------------------------------------------------------------------
+
+MAX_REDIRECTS = 3
+
+
+class _ClusterBase:
+    """Routing state shared by the sync and asyncio cluster executors (see keyspace.cluster)."""
+
+    def __init__(self, link: Any) -> None:
+        self.link = link
+        self.topology: Any = None
+
+    def _special(self, commands: Sequence[Command]) -> str | None:
+        if len(commands) != 1:
+            return None
+        name = str(commands[0][0]).upper()
+        if name in ("SCAN", "DBSIZE", "SCRIPT", "PING", "INFO", "CLIENT", "FLUSHALL"):
+            return name
+        return None
+
+    def _with_wait(self, route: Any) -> list[Command]:
+        wanted = self.link.options.wait_replicas
+        if wanted and any(cluster.is_write(c) for c in route.commands):
+            return [*route.commands, ("WAIT", wanted, int(self.link.options.timeouts.fast * 500))]
+        return list(route.commands)
+
+    def _check_wait(self, route: Any, replies: list[Any]) -> list[Any]:
+        wanted = self.link.options.wait_replicas
+        if len(replies) == len(route.commands) + 1:
+            acked = replies.pop()
+            if not isinstance(acked, int) or acked < wanted:
+                raise RedisConnectionError(
+                    f"write on {route.node.name} reached {acked} of {wanted} replica(s) in time"
+                )
+        return replies
+
+
+class ClusterSyncExecutor(_ClusterBase):
+    """Routes each command to the primary owning its slot; one pipeline per node."""
+
+    def _node(self, node: Any) -> SyncExecutor:
+        return SyncExecutor(self.link.node_link(node))
+
+    def refresh(self) -> None:
+        last: Exception | None = None
+        for seed in self.link.seeds():
+            try:
+                (reply,) = self._node(seed)._send([("CLUSTER", "SLOTS")])
+                self.topology = cluster.Topology(reply)
+                self.link.learn(reply)
+                return
+            except Exception as exc:  # try the next node
+                last = exc
+        raise RedisConnectionError(f"no cluster node answered CLUSTER SLOTS ({type(last).__name__})")
+
+    def __call__(self, commands: Sequence[Command]) -> list[Any]:
+        if self.topology is None:
+            self.refresh()
+        special = self._special(commands)
+        if special:
+            return self._keyless(special, commands[0])
+        replies: list[Any] = [None] * len(commands)
+        todo = list(range(len(commands)))
+        for attempt in range(MAX_REDIRECTS + 1):
+            batch = [commands[i] for i in todo]
+            for route in cluster.plan_batch(batch, self.topology):
+                try:
+                    got = self._node(route.node)(self._with_wait(route))
+                except (RedisConnectionError, OSError):
+                    self._refresh_quietly()
+                    raise
+                got = self._check_wait(route, got)
+                for pos, reply in zip(route.positions, got, strict=True):
+                    replies[todo[pos]] = reply
+            moved = [i for i in todo if cluster.redirected(replies[i])]
+            if not moved or attempt == MAX_REDIRECTS:
+                return replies
+            self.refresh()
+            todo = moved
+        return replies
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:
+            self.topology = None
+
+    def _keyless(self, name: str, command: Command) -> list[Any]:
+        topo = self.topology
+        if name == "SCAN":
+            index, node_cursor = cluster.split_cursor(command[1], topo)
+            node = topo.primaries[index]
+            (reply,) = self._node(node)([("SCAN", node_cursor, *command[2:])])
+            if isinstance(reply, ErrorReply):
+                return [reply]
+            return [[cluster.join_cursor(index, reply[0], topo), reply[1]]]
+        if name == "DBSIZE":
+            return [sum(self._node(n)([command])[0] for n in topo.primaries)]
+        if name in ("SCRIPT", "FLUSHALL"):
+            return [self._node(n)([command])[0] for n in topo.primaries][:1]
+        return self._node(topo.primaries[0])([command])
+
+
+class ClusterAsyncExecutor(_ClusterBase):
+    """The asyncio twin of ClusterSyncExecutor."""
+
+    def _node(self, node: Any) -> AsyncExecutor:
+        return AsyncExecutor(self.link.node_link(node))
+
+    async def refresh(self) -> None:
+        last: Exception | None = None
+        for seed in self.link.seeds():
+            try:
+                (reply,) = await self._node(seed)._send([("CLUSTER", "SLOTS")])
+                self.topology = cluster.Topology(reply)
+                self.link.learn(reply)
+                return
+            except Exception as exc:
+                last = exc
+        raise RedisConnectionError(f"no cluster node answered CLUSTER SLOTS ({type(last).__name__})")
+
+    async def __call__(self, commands: Sequence[Command]) -> list[Any]:
+        if self.topology is None:
+            await self.refresh()
+        special = self._special(commands)
+        if special:
+            return await self._keyless(special, commands[0])
+        replies: list[Any] = [None] * len(commands)
+        todo = list(range(len(commands)))
+        for attempt in range(MAX_REDIRECTS + 1):
+            batch = [commands[i] for i in todo]
+            routes = cluster.plan_batch(batch, self.topology)
+            try:
+                results = await asyncio.gather(*(self._node(r.node)(self._with_wait(r)) for r in routes))
+            except (RedisConnectionError, OSError):
+                try:
+                    await self.refresh()
+                except Exception:
+                    self.topology = None
+                raise
+            for route, got in zip(routes, results, strict=True):
+                got = self._check_wait(route, got)
+                for pos, reply in zip(route.positions, got, strict=True):
+                    replies[todo[pos]] = reply
+            moved = [i for i in todo if cluster.redirected(replies[i])]
+            if not moved or attempt == MAX_REDIRECTS:
+                return replies
+            await self.refresh()
+            todo = moved
+        return replies
+
+    async def _keyless(self, name: str, command: Command) -> list[Any]:
+        topo = self.topology
+        if name == "SCAN":
+            index, node_cursor = cluster.split_cursor(command[1], topo)
+            (reply,) = await self._node(topo.primaries[index])([("SCAN", node_cursor, *command[2:])])
+            if isinstance(reply, ErrorReply):
+                return [reply]
+            return [[cluster.join_cursor(index, reply[0], topo), reply[1]]]
+        if name == "DBSIZE":
+            return [sum([(await self._node(n)([command]))[0] for n in topo.primaries])]
+        if name in ("SCRIPT", "FLUSHALL"):
+            return [(await self._node(n)([command]))[0] for n in topo.primaries][:1]
+        return await self._node(topo.primaries[0])([command])

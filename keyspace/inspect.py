@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyspace import codec, commands
+from keyspace.cluster import cursor_done
 from keyspace.commands import ErrorReply
 from keyspace.driver import run
 from keyspace.errors import (
@@ -165,7 +166,7 @@ def _scan_all(execute: Any, count: int) -> Iterator[list[str]]:
                 keys.append(r.decode("utf-8", "backslashreplace"))
         if keys:
             yield keys
-        if int(cursor) == 0:
+        if cursor_done(cursor):
             return
 
 

@@ -48,6 +48,7 @@ class LinkOptions:
     reset_timeout: float = 30.0
     timeouts: Timeouts = field(default_factory=Timeouts)
     retries: int = 1
+    wait_replicas: int = 0  # cluster: WAIT for this many replicas after writes (durability across failover)
 
 
 def retry_policy(options: LinkOptions) -> Retry:
@@ -201,3 +202,62 @@ class AsyncHealthMonitor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+class ClusterLink(ServerLink):
+    """A Redis Cluster as one server: one breaker and one set of budgets, a pool per node.
+
+    Nodes are learned from CLUSTER SLOTS (primaries and replicas, so a refresh
+    still finds the cluster after a primary died); each node's pool is
+    created lazily per process like any ServerLink's.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        startup: list[Any],
+        options: LinkOptions | None = None,
+        *,
+        asyncio_: bool = False,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(name, lambda: None, options)
+        self._startup = list(startup)
+        self._known: list[Any] = list(startup)
+        self._nodes: dict[Any, ServerLink] = {}
+        self._asyncio = asyncio_
+        self._client_options = dict(client_options or {})
+
+    @property
+    def pool(self) -> Any:
+        raise TypeError("a cluster has one pool per node: use node_link(node).pool")
+
+    def node_link(self, node: Any) -> ServerLink:
+        link = self._nodes.get(node)
+        if link is None:
+            module = redis.asyncio if self._asyncio else redis
+            kwargs = {**pool_kwargs(self.options), **self._client_options}
+
+            def factory(host: str = node.host, port: int = node.port) -> Any:
+                return module.BlockingConnectionPool(host=host, port=port, **kwargs)
+
+            link = ServerLink(f"{self.name}@{node.name}", factory, self.options)
+            link.breaker = self.breaker  # one breaker for the whole cluster
+            self._nodes[node] = link
+        return link
+
+    def seeds(self) -> list[Any]:
+        return list(self._known)
+
+    def learn(self, slots_reply: Any) -> None:
+        from keyspace.cluster import Node
+
+        for entry in slots_reply:
+            for member in entry[2:]:
+                host = member[0].decode() if isinstance(member[0], bytes) else str(member[0])
+                node = Node(host or "127.0.0.1", int(member[1]))
+                if node not in self._known:
+                    self._known.append(node)
+
+    def node_pools(self) -> list[Any]:
+        return [link.pool for link in self._nodes.values()]

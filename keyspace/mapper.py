@@ -23,6 +23,7 @@ from keyspace.crypto import Keyring
 from keyspace.errors import KeyspaceError, ModelDeclarationError
 from keyspace.link import (
     AsyncHealthMonitor,
+    ClusterLink,
     HealthMonitor,
     LinkOptions,
     PoolExhausted,
@@ -147,7 +148,7 @@ class _Operations:
         spec = _spec(model)
         if isinstance(model, KeyspaceModel):
             key_values = {n: getattr(model, n) for n in spec.key_fields}
-        return self._run(spec, commands.delete(spec, key_values))
+        return self._run(spec, commands.delete(spec, key_values, cluster=self.ctx.cluster))
 
     # counters, sets, lists
     def incr(self, model: type[M], by: int = 1, **key_values: Any) -> Any:
@@ -259,12 +260,51 @@ def _links_for(
     return {"app": app_link, "celery": celery_link}
 
 
+def cluster_link(
+    name: str, url: str, options: LinkOptions, *, asyncio_: bool = False, **client: Any
+) -> ClusterLink:
+    """A ClusterLink from a URL naming one startup node, or several as host:port,host:port."""
+    from urllib.parse import urlsplit
+
+    from keyspace.cluster import Node
+
+    parts = urlsplit(url)
+    nodes = []
+    for item in (parts.netloc.rsplit("@", 1)[-1] or "127.0.0.1:6379").split(","):
+        host, _, port = item.partition(":")
+        nodes.append(Node(host or "127.0.0.1", int(port or 6379)))
+    if parts.password and "password" not in client:
+        client["password"] = parts.password
+    if parts.username and "username" not in client:
+        client["username"] = parts.username
+    return ClusterLink(name, nodes, options, asyncio_=asyncio_, client_options=client)
+
+
 def _memory_clients(url: str, celery_url: str | None, asyncio_: bool) -> tuple[Any, Any]:
     make = connection.async_client if asyncio_ else connection.sync_client
     server, _ = connection.memory_pair(url)
     app = make(url, server=server)
     celery = make(celery_url or connection.with_db(url, 1), server=None if celery_url else server)
     return app, celery
+
+
+def _executor(link: ServerLink, asyncio_: bool) -> Any:
+    if isinstance(link, ClusterLink):
+        return driver.ClusterAsyncExecutor(link) if asyncio_ else driver.ClusterSyncExecutor(link)
+    return driver.AsyncExecutor(link) if asyncio_ else driver.SyncExecutor(link)
+
+
+def _pools(link: ServerLink) -> list[Any]:
+    return link.node_pools() if isinstance(link, ClusterLink) else [link.pool]
+
+
+def _raw_client(link: ServerLink, asyncio_: bool) -> Any:
+    """A plain redis-py client on a link (RedisCluster for a cluster): raw access, no breaker."""
+    if isinstance(link, ClusterLink):
+        seed = link.seeds()[0]
+        module = redis.asyncio if asyncio_ else redis
+        return module.RedisCluster(host=seed.host, port=seed.port, **link._client_options)
+    return (redis.asyncio.Redis if asyncio_ else redis.Redis)(connection_pool=link.pool)
 
 
 class _MapperBase(_Operations):
@@ -324,7 +364,8 @@ class Mapper(_MapperBase):
             ttl_overrides,
             chunk,
         )
-        self._executors = {name: driver.SyncExecutor(link) for name, link in self.links.items()}
+        self._executors = {name: _executor(link, False) for name, link in self.links.items()}
+        self.ctx.cluster = isinstance(self.links["app"], ClusterLink)
         self._monitors: list[HealthMonitor] = []
 
     @classmethod
@@ -334,18 +375,20 @@ class Mapper(_MapperBase):
         *,
         celery_url: str | None = None,
         link_options: LinkOptions | None = None,
+        cluster: bool = False,
         **options: Any,
     ) -> Mapper:
         """A mapper on ``url``; Celery's models go to ``celery_url``.
 
         Without ``celery_url``: DB 1 of the same in-memory server for a
-        ``memory://`` URL, else the same server as ``url``.
+        ``memory://`` URL, else the same server as ``url``.  ``cluster=True``
+        treats ``url`` as a startup node of a Redis Cluster.
         """
         if connection.is_memory(url):
             app, celery = _memory_clients(url, celery_url, False)
             return cls(app, celery, link_options=link_options, **options)
         link_options = link_options or LinkOptions()
-        app_link = sync_link("app", url, link_options)
+        app_link = cluster_link("app", url, link_options) if cluster else sync_link("app", url, link_options)
         links = {
             "app": app_link,
             "celery": sync_link("celery", celery_url, link_options) if celery_url else app_link,
@@ -362,8 +405,13 @@ class Mapper(_MapperBase):
         if connection.is_memory(settings.app_url()):
             app, celery = _memory_clients(settings.app_url(), None, False)
             return cls(app, celery, link_options=settings.link_options(), **merged)
+        app_link = (
+            cluster_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
+            if settings.cluster
+            else sync_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
+        )
         links = {
-            "app": sync_link("app", settings.app_url(), settings.link_options(), **settings.client_options()),
+            "app": app_link,
             "celery": sync_link(
                 "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
             ),
@@ -372,7 +420,7 @@ class Mapper(_MapperBase):
 
     def _start_health(self) -> Mapper:
         for link in self._distinct_links():
-            executor = driver.SyncExecutor(link)
+            executor = _executor(link, False)
             monitor = HealthMonitor(
                 link, lambda ex=executor: ex([("PING",)]), link.options.health_check_interval
             )
@@ -382,10 +430,7 @@ class Mapper(_MapperBase):
     @property
     def clients(self) -> dict[str, redis.Redis]:
         """Plain redis-py clients on the mapper's pools (raw access; no breaker or budgets)."""
-        return {
-            name: self._raw.get(name) or redis.Redis(connection_pool=link.pool)
-            for name, link in self.links.items()
-        }
+        return {name: self._raw.get(name) or _raw_client(link, False) for name, link in self.links.items()}
 
     def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
         try:
@@ -407,7 +452,8 @@ class Mapper(_MapperBase):
         for monitor in self._monitors:
             monitor.stop()
         for link in self._distinct_links():
-            link.pool.disconnect()
+            for pool in _pools(link):
+                pool.disconnect()
 
     def __enter__(self) -> Mapper:
         return self
@@ -444,7 +490,8 @@ class AsyncMapper(_MapperBase):
             ttl_overrides,
             chunk,
         )
-        self._executors = {name: driver.AsyncExecutor(link) for name, link in self.links.items()}
+        self._executors = {name: _executor(link, True) for name, link in self.links.items()}
+        self.ctx.cluster = isinstance(self.links["app"], ClusterLink)
         self._monitors: list[AsyncHealthMonitor] = []
 
     @classmethod
@@ -454,13 +501,18 @@ class AsyncMapper(_MapperBase):
         *,
         celery_url: str | None = None,
         link_options: LinkOptions | None = None,
+        cluster: bool = False,
         **options: Any,
     ) -> AsyncMapper:
         if connection.is_memory(url):
             app, celery = _memory_clients(url, celery_url, True)
             return cls(app, celery, link_options=link_options, **options)
         link_options = link_options or LinkOptions()
-        app_link = async_link("app", url, link_options)
+        app_link = (
+            cluster_link("app", url, link_options, asyncio_=True)
+            if cluster
+            else async_link("app", url, link_options)
+        )
         links = {
             "app": app_link,
             "celery": async_link("celery", celery_url, link_options) if celery_url else app_link,
@@ -476,10 +528,15 @@ class AsyncMapper(_MapperBase):
         if connection.is_memory(settings.app_url()):
             app, celery = _memory_clients(settings.app_url(), None, True)
             return cls(app, celery, link_options=settings.link_options(), **merged)
+        app_link = (
+            cluster_link(
+                "app", settings.app_url(), settings.link_options(), asyncio_=True, **settings.client_options()
+            )
+            if settings.cluster
+            else async_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
+        )
         links = {
-            "app": async_link(
-                "app", settings.app_url(), settings.link_options(), **settings.client_options()
-            ),
+            "app": app_link,
             "celery": async_link(
                 "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
             ),
@@ -488,7 +545,7 @@ class AsyncMapper(_MapperBase):
 
     def _with_health(self) -> AsyncMapper:
         for link in self._distinct_links():
-            executor = driver.AsyncExecutor(link)
+            executor = _executor(link, True)
 
             async def ping(ex: driver.AsyncExecutor = executor) -> Any:
                 return await ex([("PING",)])
@@ -499,10 +556,7 @@ class AsyncMapper(_MapperBase):
     @property
     def clients(self) -> dict[str, redis.asyncio.Redis]:
         """Plain redis-py asyncio clients on the mapper's pools (raw access)."""
-        return {
-            name: self._raw.get(name) or redis.asyncio.Redis(connection_pool=link.pool)
-            for name, link in self.links.items()
-        }
+        return {name: self._raw.get(name) or _raw_client(link, True) for name, link in self.links.items()}
 
     async def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
         for monitor in self._monitors:
@@ -530,7 +584,8 @@ class AsyncMapper(_MapperBase):
         for monitor in self._monitors:
             await monitor.stop()
         for link in self._distinct_links():
-            await link.pool.disconnect()
+            for pool in _pools(link):
+                await pool.disconnect()
 
     async def __aenter__(self) -> AsyncMapper:
         return self

@@ -292,7 +292,11 @@ class KeyspaceModel(BaseModel):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # pydantic passes class keywords here first, before the fields exist;
         # keep ours for __pydantic_init_subclass__, which runs once they do.
-        ours = {k: kwargs.pop(k) for k in ("key", "ttl", "server", "read_only", "register") if k in kwargs}
+        ours = {
+            k: kwargs.pop(k)
+            for k in ("key", "ttl", "server", "read_only", "register", "hash_tag")
+            if k in kwargs
+        }
         cls.__keyspace_declared__ = ours  # type: ignore[attr-defined]
         super().__init_subclass__(**kwargs)
 
@@ -376,6 +380,7 @@ def _declared_of(spec: ModelSpec) -> dict[str, Any]:
         "ttl": spec.ttl,
         "server": spec.server,
         "read_only": spec.read_only,
+        "hash_tag": spec.templates[0].hash_tag,
     }
 
 
@@ -386,7 +391,8 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
     patterns = (raw_keys,) if isinstance(raw_keys, str) else tuple(raw_keys)
     if not patterns:
         raise ModelDeclarationError("key= needs at least one template", model=name)
-    templates = tuple(KeyTemplate(p, owner=name) for p in patterns)
+    hash_tag = declared.get("hash_tag")
+    templates = tuple(KeyTemplate(p, owner=name, hash_tag=hash_tag) for p in patterns)
     try:
         ttl = ttl_seconds(declared.get("ttl"), what="ttl")
     except ValueError as exc:

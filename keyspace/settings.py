@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     REDIS_SOCKET_TIMEOUT: float = Field(5.0, gt=0)
     REDIS_HEALTH_CHECK_INTERVAL: int = Field(30, ge=0)
     REDIS_SSL_CA_FILE: str | None = None
+    REDIS_CLUSTER: bool = False
+    REDIS_CLUSTER_NODES: str | None = None  # host:port,host:port (startup nodes)
+    KEYSPACE_CLUSTER_WAIT_REPLICAS: int = Field(0, ge=0)
     CELERY_BROKER_URL_OVERRIDE: str | None = None
     CELERY_RESULT_BACKEND_OVERRIDE: str | None = None
     ENCRYPTION_KEY: SecretStr | None = None
@@ -84,8 +87,18 @@ class Settings(BaseSettings):
 
     # --- derived ---------------------------------------------------------------
 
+    @property
+    def cluster(self) -> bool:
+        return self.REDIS_CLUSTER or bool(self.REDIS_CLUSTER_NODES)
+
     def app_url(self) -> str:
-        """The app server's URL, without the password (that goes in client_options)."""
+        """The app server's URL, without the password (that goes in client_options).
+
+        For a cluster: ``redis://host:port,host:port`` naming the startup nodes.
+        """
+        if self.REDIS_CLUSTER_NODES:
+            user = f"{quote(self.REDIS_USERNAME)}@" if self.REDIS_USERNAME else ""
+            return f"redis://{user}{self.REDIS_CLUSTER_NODES.replace(' ', '')}"
         if self.REDIS_URL:
             return self.REDIS_URL
         if not self.REDIS_HOST:
@@ -115,6 +128,7 @@ class Settings(BaseSettings):
             connect_timeout=min(self.REDIS_SOCKET_TIMEOUT, self.KEYSPACE_TIMEOUT_FAST * 0.4),
             health_check_interval=self.REDIS_HEALTH_CHECK_INTERVAL,
             failure_threshold=self.KEYSPACE_BREAKER_FAILURES,
+            wait_replicas=self.KEYSPACE_CLUSTER_WAIT_REPLICAS,
             reset_timeout=self.KEYSPACE_BREAKER_RESET,
             timeouts=Timeouts(
                 self.KEYSPACE_TIMEOUT_FAST,

@@ -61,11 +61,12 @@ class Segment:
 class KeyTemplate:
     """A parsed key template; see the module docstring."""
 
-    __slots__ = ("_regex", "fields", "owner", "pattern", "segments")
+    __slots__ = ("_format", "_regex", "fields", "hash_tag", "owner", "pattern", "segments")
 
-    def __init__(self, pattern: str, *, owner: str | None = None) -> None:
+    def __init__(self, pattern: str, *, owner: str | None = None, hash_tag: str | None = None) -> None:
         self.pattern = pattern
         self.owner = owner
+        self.hash_tag = hash_tag
         if not pattern:
             raise TemplateError("a key template may not be empty", model=owner)
         segments: list[Segment] = []
@@ -86,9 +87,23 @@ class KeyTemplate:
             if name in fields:
                 raise TemplateError(f"placeholder {{{name}}} appears twice", model=owner)
             fields.append(name)
-            segments.append(Segment(raw[: found[0].start()], name, raw[found[0].end() :]))
+            prefix, suffix = raw[: found[0].start()], raw[found[0].end() :]
+            if name == hash_tag:
+                # rendered inside braces: Redis Cluster hashes only "{...}" (see the README)
+                prefix, suffix = prefix + "{", "}" + suffix
+            segments.append(Segment(prefix, name, suffix))
+        if hash_tag is not None and hash_tag not in fields:
+            raise TemplateError(f"hash_tag {hash_tag!r} is not a field of template {pattern!r}", model=owner)
         self.segments: tuple[Segment, ...] = tuple(segments)
         self.fields: tuple[str, ...] = tuple(fields)
+
+        def escape(text: str) -> str:
+            return text.replace("{", "{{").replace("}", "}}")
+
+        self._format = ":".join(
+            escape(s.prefix) if s.field is None else f"{escape(s.prefix)}{{{s.field}}}{escape(s.suffix)}"
+            for s in segments
+        )
         parts = []
         for seg in segments:
             if seg.field is None:
@@ -121,7 +136,7 @@ class KeyTemplate:
 
     def render_checked(self, values: Mapping[str, str]) -> str:
         """Like :meth:`render` for values already checked (the model's key texts)."""
-        return self.pattern.format_map(values)  # literal parts never hold braces
+        return self._format.format_map(values)
 
     def match(self, key: str) -> dict[str, str] | None:
         """The placeholder values of ``key``, or None when the key is not of this template.

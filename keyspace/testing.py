@@ -25,12 +25,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too (so at most 55535)."""
+    import random
+
+    for _ in range(1000):
+        port = random.randint(20000, 55535)
+        if _is_free(port) and _is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 @dataclass
 class RedisServer:
     port: int
     directory: str
     password: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    extra: str = ""  # more redis.conf lines
 
     @property
     def url(self) -> str:
@@ -43,6 +64,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (.ci/run installs it)")
+        os.makedirs(self.directory, exist_ok=True)
         conf = os.path.join(self.directory, "redis.conf")
         with open(conf, "w") as f:
             # The password goes in a config file, never on a command line.
@@ -50,6 +72,7 @@ class RedisServer:
             f.write(f"dir {self.directory}\nlogfile {self.directory}/redis.log\n")
             if self.password:
                 f.write(f"requirepass {self.password}\n")
+            f.write(self.extra)
         self.process = subprocess.Popen([binary, conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
@@ -80,4 +103,113 @@ def running_server(password: str | None = None) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class RedisCluster:
+    """A small real cluster: ``primaries`` primaries with ``replicas`` replica(s) each."""
+
+    nodes: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def node(self, port: int) -> RedisServer:
+        return next(n for n in self.nodes if n.port == port)
+
+    def primary_for(self, key: str) -> RedisServer:
+        from keyspace.cluster import Topology, slot_of
+
+        reply = self.nodes[0].client().execute_command("CLUSTER", "SLOTS")
+        alive = [n for n in self.nodes if n.process and n.process.poll() is None]
+        for n in alive:
+            try:
+                reply = n.client().execute_command("CLUSTER", "SLOTS")
+                break
+            except redis.RedisError:
+                continue
+        owner = Topology(reply).owner[slot_of(key)]
+        return self.node(owner.port)
+
+    def wait_replication(self, replicas: int, timeout: float = 30.0) -> None:
+        """Until every replica's link to its primary is up (WAIT would time out before)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            infos = [
+                n.client().info("replication") for n in self.nodes if n.process and n.process.poll() is None
+            ]
+            primaries = [i for i in infos if i.get("role") == "master"]
+            replicas_up = [
+                i for i in infos if i.get("role") == "slave" and i.get("master_link_status") == "up"
+            ]
+            if all(i.get("connected_slaves", 0) >= replicas for i in primaries) and len(replicas_up) == len(
+                infos
+            ) - len(primaries):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster's replicas did not connect")
+            time.sleep(0.1)
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = [n for n in self.nodes if n.process and n.process.poll() is None]
+            try:
+                states = [n.client().execute_command("CLUSTER", "INFO").decode() for n in alive]
+                if all("cluster_state:ok" in s for s in states):
+                    return
+            except redis.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def running_cluster(
+    primaries: int = 3, replicas: int = 1, node_timeout_ms: int = 1000
+) -> Iterator[RedisCluster]:
+    """Start ``primaries * (1 + replicas)`` redis-servers on free ports and join them into a cluster."""
+    nodes: list[RedisServer] = []
+    directory = tempfile.mkdtemp(prefix="keyspace-cluster-")
+    try:
+        for i in range(primaries * (1 + replicas)):
+            node_dir = os.path.join(directory, str(i))
+            os.makedirs(node_dir)
+            node = RedisServer(
+                free_cluster_port(),
+                node_dir,
+                extra=(
+                    "cluster-enabled yes\n"
+                    f"cluster-config-file {node_dir}/nodes.conf\n"
+                    f"cluster-node-timeout {node_timeout_ms}\n"
+                    "cluster-require-full-coverage no\n"
+                ),
+            )
+            node.start()
+            nodes.append(node)
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in nodes),
+                "--cluster-replicas",
+                str(replicas),
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        cluster = RedisCluster(nodes)
+        cluster.wait_ok()
+        cluster.wait_replication(replicas)
+        yield cluster
+    finally:
+        for node in nodes:
+            node.stop()
         shutil.rmtree(directory, ignore_errors=True)

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from keyspace import AsyncMapper, Keyring, Mapper, generate_key
-from keyspace.testing import running_server
+from keyspace.testing import running_cluster, running_server
 
 TEST_KEY = generate_key()
 
@@ -31,12 +31,25 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def cluster_url() -> Iterator[str]:
+    """A real 3-primary, 3-replica cluster, started once for the session."""
+    with running_cluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture(scope="session")
 def keyring() -> Keyring:
     return Keyring(TEST_KEY)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "cluster":
+        url: str = request.getfixturevalue("cluster_url")
+        client = redis.RedisCluster.from_url(url)
+        client.flushall()
+        client.close()
+        return "cluster+" + url
     if request.param == "redis":
         url: str = request.getfixturevalue("redis_url")
         client = redis.Redis.from_url(url)
@@ -48,6 +61,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def mapper(backend: str, keyring: Keyring) -> Iterator[Mapper]:
+    if backend.startswith("cluster+"):
+        with Mapper.from_url(backend[8:], cluster=True, keyring=keyring) as m:
+            yield m
+        return
     celery = None if backend.startswith("memory") else backend.rsplit("/", 1)[0] + "/1"
     with Mapper.from_url(backend, celery_url=celery, keyring=keyring) as m:
         yield m
@@ -61,6 +78,10 @@ def raw(mapper: Mapper) -> redis.Redis:
 
 @pytest.fixture
 async def amapper(backend: str, keyring: Keyring) -> AsyncIterator[AsyncMapper]:
+    if backend.startswith("cluster+"):
+        async with AsyncMapper.from_url(backend[8:], cluster=True, keyring=keyring) as m:
+            yield m
+        return
     celery = None if backend.startswith("memory") else backend.rsplit("/", 1)[0] + "/1"
     async with AsyncMapper.from_url(backend, celery_url=celery, keyring=keyring) as m:
         yield m

@@ -84,7 +84,7 @@ def test_old_key_tokens_are_read(raw: redis.Redis, mapper: Mapper) -> None:
             for f in ("api_key", "api_secret", "passphrase")
         },
     )
-    rotated = Mapper(mapper.clients["app"], keyring=Keyring(generate_key(), [old]))
+    rotated = Mapper(links=mapper.links, keyring=Keyring(generate_key(), [old]))
     got = rotated.get(TSecrets, uid=1)
     assert got.api_key.get_secret_value() == "v-api_key"
     assert rotated.ctx.events["old_key"] == 3
@@ -155,13 +155,13 @@ def test_undecryptable_values_are_refused(
 
 def test_wrong_encryption_key_reads_nothing(raw: redis.Redis, mapper: Mapper) -> None:
     mapper.save(secrets())
-    wrong = Mapper(mapper.clients["app"], keyring=Keyring(generate_key()))
+    wrong = Mapper(links=mapper.links, keyring=Keyring(generate_key()))
     with pytest.raises(UndecryptableValue):
         wrong.get(TSecrets, uid=1)
 
 
 def test_missing_key_refuses_encrypted_fields_and_writes_nothing(raw: redis.Redis, mapper: Mapper) -> None:
-    keyless = Mapper(mapper.clients["app"])
+    keyless = Mapper(links=mapper.links)
     with pytest.raises(EncryptionKeyMissing) as info:
         keyless.save(secrets())
     assert "ENCRYPTION_KEY" in str(info.value) and info.value.model == "TSecrets"
@@ -199,7 +199,7 @@ def test_secrets_never_leak(
     with pytest.raises(ValidationFailed) as info:
         s.api_secret = 123  # type: ignore[assignment]
     assert SECRET not in str(info.value)
-    keyless = Mapper(mapper.clients["app"])
+    keyless = Mapper(links=mapper.links)
     with caplog.at_level(logging.DEBUG), pytest.raises(EncryptionKeyMissing) as missing:
         keyless.save(s)
     assert SECRET not in str(missing.value)

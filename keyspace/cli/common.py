@@ -41,6 +41,8 @@ def mapper_for(url: str | None) -> Any:
         return Mapper.from_env()
     return Mapper.from_url(
         url,
+        cluster=settings.cluster,
+        link_options=settings.link_options(),
         keyring=settings.keyring(),
         plaintext_reads=settings.KEYSPACE_PLAINTEXT_READS,
         ttl_overrides=settings.ttl_overrides(),

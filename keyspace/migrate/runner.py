@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keyspace.cluster import cursor_done
 from keyspace.commands import ErrorReply
 from keyspace.errors import KeyspaceError
 from keyspace.mapper import Mapper
@@ -398,7 +399,7 @@ class Runner:
                 if keys:
                     read = "HGETALL" if spec.redis_type == "hash" else "GET"
                     yield from zip(keys, self.execute([(read, k) for k in keys]), strict=True)
-                if int(cursor) == 0:
+                if cursor_done(cursor):
                     return
 
     def _estimate(self, spec: ModelSpec, pattern: str) -> int:
@@ -407,7 +408,7 @@ class Runner:
             (reply,) = self.execute([("SCAN", cursor, "MATCH", pattern, "COUNT", 2000)])
             cursor, raw = reply
             total += sum(1 for r in raw if (k := _decode(r)) is not None and spec.match(k) is not None)
-            if int(cursor) == 0:
+            if cursor_done(cursor):
                 return total
 
     def _scan_part(
@@ -443,7 +444,7 @@ class Runner:
             if keys:
                 self._batch(op, spec, keys, report, dry_run)
                 done_here += len(keys)
-            finished = int(cursor) == 0
+            finished = cursor_done(cursor)
             if not dry_run:
                 self.state.execute(
                     [
@@ -451,7 +452,7 @@ class Runner:
                             "HSET",
                             f"keyspace:migrations:checkpoint:{run_id}",
                             part,
-                            _json({"cursor": int(cursor), "done": finished}),
+                            _json({"cursor": _cursor_text(cursor), "done": finished}),
                             "_report",
                             _json(report.as_dict()),
                         ),
@@ -559,3 +560,7 @@ def _classify_all(spec: ModelSpec, reply: Any, keyring: Any) -> list[str]:
     else:
         values = [reply]
     return [keyring.classify(v).kind for v in values]
+
+
+def _cursor_text(cursor: Any) -> str:
+    return cursor.decode() if isinstance(cursor, bytes) else str(cursor)
