@@ -1,0 +1,57 @@
+"""Writing a new migration: a numbered file with a few declarative lines, run by the same engine.
+
+python examples/08_write_a_migration.py [--url …]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import textwrap
+from pathlib import Path
+
+from _common import parse
+
+from keyspace import Mapper
+from keyspace.migrate import Runner
+from models import UserPreferences
+
+MIGRATION = '''
+from keyspace.migrate import Migration, TransformValues
+
+
+def upper_language(fields):
+    """Hash fields as stored (bytes); return the fields to change, or None."""
+    language = fields.get("language")
+    if language and language != language.upper():
+        return {"language": language.upper()}
+    return None
+
+
+migration = Migration(
+    id="0901",
+    description="upper-case the language preference",
+    operations=[TransformValues("UserPreferences", upper_language)],
+)
+'''
+
+
+def main() -> None:
+    args = parse(__doc__ or "")
+    with Mapper.from_url(args.url) as mapper, tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "0901_upper_language.py").write_text(textwrap.dedent(MIGRATION))
+        for i in range(5):
+            mapper.save(UserPreferences(user_id=f"example-{i}", language="ko" if i % 2 else "en"))
+        runner = Runner(mapper, directory=folder)  # keyspace migrate up --dir FOLDER
+        print("pending:", [m.id for m in runner.pending()])  # ["0901"]
+        report = runner.up()["0901"]
+        print("changed:", report.changed, "of", report.scanned)
+        print("now:", sorted(p.model_extra["language"] for p in mapper.scan(UserPreferences)))
+        assert all(p.model_extra["language"].isupper() for p in mapper.scan(UserPreferences))
+        assert Runner(mapper, directory=folder).pending() == []
+        for i in range(5):
+            mapper.delete(UserPreferences, user_id=f"example-{i}")
+        runner.state.unmark("0901")  # an example leaves no migration state behind
+
+
+if __name__ == "__main__":
+    main()
