@@ -225,6 +225,14 @@ def run(quick: bool, with_migration: bool = True, with_cluster: bool = True) -> 
         results["scan_peak_memory_kib"] = {str(small): p_small // 1024, str(large): p_large // 1024}
         mapper.close()
         r.close()
+        from benchmarks import compare
+
+        results.update(compare.run_async(server.url, server.port, quick))
+        r2 = redis.Redis(port=server.port)
+        r2.flushall()
+        results.update(compare.run_redis_om(server.url, quick))
+        r2.flushall()
+        r2.close()
         if with_migration:
             from benchmarks import migration
 
@@ -256,6 +264,11 @@ def main() -> None:
         "encrypt_time_ratio": "<= 1.2",
         "decrypt_time_ratio": "<= 1.2",
         "scan_peak_memory_ratio": "~1 (flat)",
+        "async_get_100_tasks_time_ratio": "<= 1.15",
+        "vs_redis_om_save_speedup": "> 1",
+        "vs_redis_om_get_speedup": "> 1",
+        "vs_redis_om_bulk_save_speedup": "> 1",
+        "vs_redis_om_bulk_get_speedup": "> 1",
         "migration_vs_raw_throughput_ratio": ">= 0.7",
         "migration_vs_naive_speedup": ">= 5",
         "migration_peak_memory_ratio": "<= 1.2",

@@ -86,6 +86,8 @@ class CircuitBreaker:
 
     def before_call(self) -> None:
         """Let the call through, or raise CircuitOpen (no I/O either way)."""
+        if self._state == "closed":  # the hot path: one attribute read, no lock
+            return
         with self._lock:
             if self._state == "closed":
                 return
@@ -100,6 +102,8 @@ class CircuitBreaker:
         )
 
     def record_success(self) -> None:
+        if self._state == "closed" and not self._failures:  # nothing to change: no lock
+            return
         with self._lock:
             self._failures = 0
             if self._state != "closed":

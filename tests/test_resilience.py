@@ -276,3 +276,19 @@ def test_celery_round_trip_on_db_1(server: RedisServer) -> None:
     assert meta is not None and meta.status == "SUCCESS" and meta.result == 5
     assert 3500 < mapper.ttl(models.CeleryTaskMeta, task_id=result.id) <= 3600
     assert server.client(db=0).dbsize() == 0  # nothing of Celery's on the app database
+
+
+async def test_async_pool_exhaustion_waits_then_raises(server: RedisServer) -> None:
+    options = dataclasses.replace(FAST, max_connections=1)
+    async with AsyncMapper.from_url(server.url, link_options=options) as amapper:
+        gate = amapper.links["app"].gate()
+        assert gate.try_acquire()  # someone holds the only connection
+        started = time.perf_counter()
+        with pytest.raises(PoolExhausted) as info:
+            await amapper.get(TStatus, user_id=1)
+        assert time.perf_counter() - started >= 0.25 and "REDIS_MAX_CONNECTIONS" in str(info.value)
+        waiting = asyncio.create_task(amapper.get(TStatus, user_id=1))
+        await asyncio.sleep(0.05)
+        gate.release()  # handed straight to the waiting caller
+        assert await waiting is None
+        assert gate.used == 0 and in_use(amapper.links["app"].pool) == 0
