@@ -173,7 +173,7 @@ def call(script: Script, keys: list[str], args: list[object]) -> tuple[object, .
     return ("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
-# KEYS: the key. ARGV: n, then n triples (field, expected value, new value).
+# KEYS: the key. ARGV: n, then n quadruples (field, "1" if it existed else "0", expected value, new value).
 # Compare-and-set of hash fields: writes only if every field still holds what was
 # read; HSET keeps the key's TTL.  Returns 1 (written) or 0 (changed meanwhile).
 # (No TYPE pre-check: HGET on another type fails with WRONGTYPE before anything is written.)
@@ -184,10 +184,15 @@ local k = KEYS[1]
 local n = tonumber(ARGV[1])
 local pairs = {}
 for i = 0, n - 1 do
-  local field = ARGV[2 + 3 * i]
-  if redis.call('HGET', k, field) ~= ARGV[3 + 3 * i] then return 0 end
+  local field = ARGV[2 + 4 * i]
+  local current = redis.call('HGET', k, field)
+  if ARGV[3 + 4 * i] == '1' then
+    if current ~= ARGV[4 + 4 * i] then return 0 end
+  elseif current then
+    return 0
+  end
   pairs[2 * i + 1] = field
-  pairs[2 * i + 2] = ARGV[4 + 3 * i]
+  pairs[2 * i + 2] = ARGV[5 + 4 * i]
 end
 redis.call('HSET', k, unpack(pairs))
 return 1

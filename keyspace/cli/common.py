@@ -31,6 +31,27 @@ URL_HELP = (
 )
 
 
+def load_models() -> Any:
+    """Register the TradingBoost schema and the modules named in KEYSPACE_MODELS (comma-separated).
+
+    The current directory is importable, so ``KEYSPACE_MODELS=shop_models`` finds
+    ``./shop_models.py``.  Returns the registry.
+    """
+    import importlib
+
+    import models  # noqa: F401  (the TradingBoost schema)
+    from keyspace.registry import default_registry
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in filter(None, (n.strip() for n in os.environ.get("KEYSPACE_MODELS", "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise KeyError(f"KEYSPACE_MODELS names {name!r}, which cannot be imported: {exc}") from None
+    return default_registry
+
+
 def mapper_for(url: str | None) -> Any:
     """The app/celery mapper for the CLI: ``--url`` or the environment (never a silent fallback)."""
     from keyspace.mapper import Mapper

@@ -24,8 +24,10 @@ LeaseOpt = typer.Option(
 
 
 def _runner(url: str | None, directory: Path | None, **kwargs: Any) -> Any:
-    import models  # noqa: F401  (registers the schema)
+    from keyspace.cli.common import load_models
     from keyspace.migrate import Runner
+
+    load_models()
 
     return Runner(mapper_for(url), directory=directory, **kwargs)
 

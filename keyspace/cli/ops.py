@@ -18,10 +18,9 @@ EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 def _schema() -> Any:
-    import models  # noqa: F401  (registers the schema)
-    from keyspace.registry import default_registry
+    from keyspace.cli.common import load_models
 
-    return default_registry
+    return load_models()
 
 
 def _field_args(args: list[str], spec: Any) -> dict[str, str]:

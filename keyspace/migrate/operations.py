@@ -88,10 +88,10 @@ class Operation:
     def write(self, spec: ModelSpec, key: str, decision: Decision) -> Command:
         """The compare-and-set command for a change."""
         if spec.redis_type == "hash":
-            triples: list[Any] = []
+            args: list[Any] = []
             for name, (old, new) in decision.change.items():
-                triples += [name, old, new]
-            return scripts.call(scripts.CAS_HASH, [key], [len(decision.change), *triples])
+                args += [name, "0", "", new] if old is None else [name, "1", old, new]
+            return scripts.call(scripts.CAS_HASH, [key], [len(decision.change), *args])
         old, new = decision.change
         return scripts.call(scripts.CAS_STRING, [key], [old, new, "keep"])
 
@@ -343,7 +343,7 @@ class TransformValues(Operation):
             if not new:
                 return NO_CHANGE
             change = {
-                name: (current.get(name, b""), value if isinstance(value, bytes) else str(value).encode())
+                name: (current.get(name), value if isinstance(value, bytes) else str(value).encode())
                 for name, value in new.items()
                 if current.get(name) != value
             }

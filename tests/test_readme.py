@@ -1,0 +1,56 @@
+"""The README is executable documentation: its steps run, its key guide and variables are current."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from keyspace.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_add_a_model_steps_work_literally(tmp_path: Path) -> None:
+    section = README.split("## Add a model and a migration, step by step", 1)[1].split("\n## ", 1)[0]
+    files = re.findall(r"<!-- file: (\S+) -->\n```python\n(.*?)```", section, re.S)
+    runs = re.findall(r"<!-- run -->\n```bash\n(.*?)```", section, re.S)
+    assert len(files) == 3 and runs
+    for name, text in files:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "KEYSPACE_", "ENCRYPTION_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    for block in runs:
+        for command in filter(None, (line.strip() for line in block.splitlines())):
+            result = subprocess.run(
+                command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+            )
+            assert result.returncode == 0, (command, result.stdout, result.stderr)
+            assert "migrated: 1" in result.stdout
+
+
+def test_the_embedded_key_guide_is_current() -> None:
+    embedded = README.split("<!-- key-guide:start -->\n", 1)[1].split("<!-- key-guide:end -->", 1)[0]
+    generated = (ROOT / "docs" / "keyspace.md").read_text().split("\n", 1)[1]
+    assert embedded.strip() == generated.strip(), "run the README key-guide refresh (see test_schema)"
+
+
+def test_every_setting_is_documented() -> None:
+    config = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in Settings.model_fields if name not in config]
+    assert not missing, f"variables missing from the README's configuration table: {missing}"
+
+
+def test_the_korean_quickstart_exists_and_avoids_keys() -> None:
+    text = (ROOT / "docs" / "quickstart.ko.md").read_text()
+    assert "keyspace" in text and "빠른 시작" in text
+    rows = [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| `./redis-")]
+    assert len(rows) >= 8  # the old recipes, each with its keyspace replacement
+    for old, new in rows:
+        if "KEYS" in old:
+            assert "KEYS" not in new, (old, new)  # no recommended command walks the keyspace with KEYS
