@@ -198,7 +198,7 @@ def run(quick: bool, with_migration: bool = True, with_cluster: bool = True) -> 
         results["decrypt_time_ratio"] = round(c / b, 3)
 
         # scan memory: peak while streaming N instances, N = small and 10 x small
-        small = 20000
+        small = 20000 if quick else 100_000
         large = small * (3 if quick else 10)
         r.flushall()
         pipe = r.pipeline(transaction=False)

@@ -9,7 +9,7 @@ written once, in ``_Operations``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import redis
 import redis.asyncio
@@ -308,25 +308,106 @@ def _raw_client(link: ServerLink, asyncio_: bool) -> Any:
 
 
 class _MapperBase(_Operations):
+    """Construction shared by Mapper and AsyncMapper; ``_asyncio`` picks the I/O flavour."""
+
+    _asyncio = False
     links: dict[str, ServerLink]
     _raw: dict[str, Any]
 
-    def _setup(
+    def __init__(
         self,
-        links: dict[str, ServerLink],
-        raw: dict[str, Any],
-        keyring: Keyring | None,
-        encryption_key: str | None,
-        old_keys: Sequence[str],
-        plaintext_reads: PlaintextPolicy,
-        ttl_overrides: Mapping[str, int | None] | None,
-        chunk: int,
+        app: Any = None,
+        celery: Any = None,
+        *,
+        links: Mapping[str, ServerLink] | None = None,
+        link_options: LinkOptions | None = None,
+        keyring: Keyring | None = None,
+        encryption_key: str | None = None,
+        old_keys: Sequence[str] = (),
+        plaintext_reads: PlaintextPolicy = "allow",
+        ttl_overrides: Mapping[str, int | None] | None = None,
+        chunk: int = commands.DEFAULT_CHUNK,
     ) -> None:
-        self.links = links
-        self._raw = raw
+        self.links = _links_for(app, celery, links, link_options)
+        self._raw = {"app": app, "celery": celery or app}
         self.ctx = _context(encryption_key, old_keys, plaintext_reads, keyring)
+        self.ctx.cluster = isinstance(self.links["app"], ClusterLink)
         self.ttl_overrides = dict(ttl_overrides or {})
         self.chunk = chunk
+        self._executors = {name: _executor(link, self._asyncio) for name, link in self.links.items()}
+        self._monitors: list[Any] = []
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        celery_url: str | None = None,
+        link_options: LinkOptions | None = None,
+        cluster: bool = False,
+        **options: Any,
+    ) -> Self:
+        """A mapper on ``url``; Celery's models go to ``celery_url``.
+
+        Without ``celery_url``: DB 1 of the same in-memory server for a
+        ``memory://`` URL, else the same server as ``url``.  ``cluster=True``
+        treats ``url`` as a startup node (or ``host:port,host:port``) of a Redis Cluster.
+        """
+        if connection.is_memory(url):
+            app, celery = _memory_clients(url, celery_url, cls._asyncio)
+            return cls(app, celery, link_options=link_options, **options)
+        link_options = link_options or LinkOptions()
+        make = async_link if cls._asyncio else sync_link
+        app_link = (
+            cluster_link("app", url, link_options, asyncio_=cls._asyncio)
+            if cluster
+            else make("app", url, link_options)
+        )
+        links = {
+            "app": app_link,
+            "celery": make("celery", celery_url, link_options) if celery_url else app_link,
+        }
+        return cls(links=links, **options)._with_health()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Self:
+        """A mapper configured from the environment and ``.env`` (see keyspace.settings)."""
+        from keyspace.settings import Settings
+
+        settings = Settings.load(env)  # None: the environment plus .env
+        merged = {**settings.mapper_options(), **options}
+        link_options = settings.link_options()
+        if connection.is_memory(settings.app_url()):
+            app, celery = _memory_clients(settings.app_url(), None, cls._asyncio)
+            return cls(app, celery, link_options=link_options, **merged)
+        make = async_link if cls._asyncio else sync_link
+        client = settings.client_options()
+        app_link = (
+            cluster_link("app", settings.app_url(), link_options, asyncio_=cls._asyncio, **client)
+            if settings.cluster
+            else make("app", settings.app_url(), link_options, **client)
+        )
+        links = {
+            "app": app_link,
+            "celery": make("celery", settings.celery_url(), link_options, **settings.celery_options()),
+        }
+        return cls(links=links, **merged)._with_health()
+
+    def _with_health(self) -> Self:
+        for link in self._distinct_links():
+            executor = _executor(link, self._asyncio)
+            interval = link.options.health_check_interval
+            if self._asyncio:
+
+                async def ping(ex: Any = executor) -> Any:
+                    return await ex([("PING",)])
+
+                self._monitors.append(AsyncHealthMonitor(link, ping, interval))
+            else:
+                self._monitors.append(
+                    HealthMonitor(link, lambda ex=executor: ex([("PING",)]), interval).start()
+                )
+        return self
 
     def _distinct_links(self) -> list[ServerLink]:
         return list({id(link): link for link in self.links.values()}.values())
@@ -338,94 +419,6 @@ class _MapperBase(_Operations):
 
 class Mapper(_MapperBase):
     """The synchronous mapper.  ``Mapper.from_url("memory://")`` needs no server."""
-
-    def __init__(
-        self,
-        app: redis.Redis | None = None,
-        celery: redis.Redis | None = None,
-        *,
-        links: Mapping[str, ServerLink] | None = None,
-        link_options: LinkOptions | None = None,
-        keyring: Keyring | None = None,
-        encryption_key: str | None = None,
-        old_keys: Sequence[str] = (),
-        plaintext_reads: PlaintextPolicy = "allow",
-        ttl_overrides: Mapping[str, int | None] | None = None,
-        chunk: int = commands.DEFAULT_CHUNK,
-    ) -> None:
-        all_links = _links_for(app, celery, links, link_options)
-        self._setup(
-            all_links,
-            {"app": app, "celery": celery or app},
-            keyring,
-            encryption_key,
-            old_keys,
-            plaintext_reads,
-            ttl_overrides,
-            chunk,
-        )
-        self._executors = {name: _executor(link, False) for name, link in self.links.items()}
-        self.ctx.cluster = isinstance(self.links["app"], ClusterLink)
-        self._monitors: list[HealthMonitor] = []
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        celery_url: str | None = None,
-        link_options: LinkOptions | None = None,
-        cluster: bool = False,
-        **options: Any,
-    ) -> Mapper:
-        """A mapper on ``url``; Celery's models go to ``celery_url``.
-
-        Without ``celery_url``: DB 1 of the same in-memory server for a
-        ``memory://`` URL, else the same server as ``url``.  ``cluster=True``
-        treats ``url`` as a startup node of a Redis Cluster.
-        """
-        if connection.is_memory(url):
-            app, celery = _memory_clients(url, celery_url, False)
-            return cls(app, celery, link_options=link_options, **options)
-        link_options = link_options or LinkOptions()
-        app_link = cluster_link("app", url, link_options) if cluster else sync_link("app", url, link_options)
-        links = {
-            "app": app_link,
-            "celery": sync_link("celery", celery_url, link_options) if celery_url else app_link,
-        }
-        return cls(links=links, **options)._start_health()
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Mapper:
-        """A mapper configured from the environment and ``.env`` (see keyspace.settings)."""
-        from keyspace.settings import Settings
-
-        settings = Settings.load(env)  # None: the environment plus .env
-        merged = {**settings.mapper_options(), **options}
-        if connection.is_memory(settings.app_url()):
-            app, celery = _memory_clients(settings.app_url(), None, False)
-            return cls(app, celery, link_options=settings.link_options(), **merged)
-        app_link = (
-            cluster_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
-            if settings.cluster
-            else sync_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
-        )
-        links = {
-            "app": app_link,
-            "celery": sync_link(
-                "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
-            ),
-        }
-        return cls(links=links, **merged)._start_health()
-
-    def _start_health(self) -> Mapper:
-        for link in self._distinct_links():
-            executor = _executor(link, False)
-            monitor = HealthMonitor(
-                link, lambda ex=executor: ex([("PING",)]), link.options.health_check_interval
-            )
-            self._monitors.append(monitor.start())
-        return self
 
     @property
     def clients(self) -> dict[str, redis.Redis]:
@@ -465,93 +458,7 @@ class Mapper(_MapperBase):
 class AsyncMapper(_MapperBase):
     """The asyncio mapper: the same methods as Mapper, awaited (scan is ``async for``)."""
 
-    def __init__(
-        self,
-        app: redis.asyncio.Redis | None = None,
-        celery: redis.asyncio.Redis | None = None,
-        *,
-        links: Mapping[str, ServerLink] | None = None,
-        link_options: LinkOptions | None = None,
-        keyring: Keyring | None = None,
-        encryption_key: str | None = None,
-        old_keys: Sequence[str] = (),
-        plaintext_reads: PlaintextPolicy = "allow",
-        ttl_overrides: Mapping[str, int | None] | None = None,
-        chunk: int = commands.DEFAULT_CHUNK,
-    ) -> None:
-        all_links = _links_for(app, celery, links, link_options)
-        self._setup(
-            all_links,
-            {"app": app, "celery": celery or app},
-            keyring,
-            encryption_key,
-            old_keys,
-            plaintext_reads,
-            ttl_overrides,
-            chunk,
-        )
-        self._executors = {name: _executor(link, True) for name, link in self.links.items()}
-        self.ctx.cluster = isinstance(self.links["app"], ClusterLink)
-        self._monitors: list[AsyncHealthMonitor] = []
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        celery_url: str | None = None,
-        link_options: LinkOptions | None = None,
-        cluster: bool = False,
-        **options: Any,
-    ) -> AsyncMapper:
-        if connection.is_memory(url):
-            app, celery = _memory_clients(url, celery_url, True)
-            return cls(app, celery, link_options=link_options, **options)
-        link_options = link_options or LinkOptions()
-        app_link = (
-            cluster_link("app", url, link_options, asyncio_=True)
-            if cluster
-            else async_link("app", url, link_options)
-        )
-        links = {
-            "app": app_link,
-            "celery": async_link("celery", celery_url, link_options) if celery_url else app_link,
-        }
-        return cls(links=links, **options)._with_health()
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> AsyncMapper:
-        from keyspace.settings import Settings
-
-        settings = Settings.load(env)
-        merged = {**settings.mapper_options(), **options}
-        if connection.is_memory(settings.app_url()):
-            app, celery = _memory_clients(settings.app_url(), None, True)
-            return cls(app, celery, link_options=settings.link_options(), **merged)
-        app_link = (
-            cluster_link(
-                "app", settings.app_url(), settings.link_options(), asyncio_=True, **settings.client_options()
-            )
-            if settings.cluster
-            else async_link("app", settings.app_url(), settings.link_options(), **settings.client_options())
-        )
-        links = {
-            "app": app_link,
-            "celery": async_link(
-                "celery", settings.celery_url(), settings.link_options(), **settings.celery_options()
-            ),
-        }
-        return cls(links=links, **merged)._with_health()
-
-    def _with_health(self) -> AsyncMapper:
-        for link in self._distinct_links():
-            executor = _executor(link, True)
-
-            async def ping(ex: driver.AsyncExecutor = executor) -> Any:
-                return await ex([("PING",)])
-
-            self._monitors.append(AsyncHealthMonitor(link, ping, link.options.health_check_interval))
-        return self
+    _asyncio = True
 
     @property
     def clients(self) -> dict[str, redis.asyncio.Redis]:
