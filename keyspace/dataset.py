@@ -79,7 +79,11 @@ def seed(
             "passphrase": f"Pass-{rng.getrandbits(32):08x}",
         }
         plain = keyring is None or rng.random() < plaintext_share
-        stored = secrets if plain else {f: keyring.encrypt(v.encode()).decode() for f, v in secrets.items()}
+        stored = (
+            secrets
+            if keyring is None or plain
+            else {f: keyring.encrypt(v.encode()).decode() for f, v in secrets.items()}
+        )
         pipe.hset(key, mapping=stored)
         data.secrets[key] = secrets
         if plain:

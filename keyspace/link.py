@@ -138,6 +138,8 @@ class ServerLink:
         self._fixed = fixed_pool is not None
         self._lock = threading.Lock()
         self.last_health: dict[str, Any] = {}
+        self._gate: Gate | None = None
+        self._gate_pid = -1
 
     @property
     def pool(self) -> Any:
@@ -151,7 +153,7 @@ class ServerLink:
 
     def gate(self) -> Gate:
         """At most max_connections concurrent asyncio calls (created per process, lazily)."""
-        gate = getattr(self, "_gate", None)
+        gate = self._gate
         if gate is None or self._gate_pid != os.getpid():
             gate = self._gate = Gate(self.options.max_connections)
             self._gate_pid = os.getpid()

@@ -10,7 +10,7 @@ same way a plain field of that type would be stored).
 from __future__ import annotations
 
 import typing
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import Secret
 
@@ -27,7 +27,8 @@ class _EncryptedMarker:
 ENCRYPTED = _EncryptedMarker()
 
 if TYPE_CHECKING:
-    Encrypted = Annotated[Secret[Any], ENCRYPTED]
+    _T = TypeVar("_T")
+    Encrypted = Annotated[Secret[_T], ENCRYPTED]  # type checkers see Encrypted[str] as Secret[str]
 else:
 
     class Encrypted:
