@@ -59,6 +59,20 @@ def _timed_out(link: ServerLink, kind: str, budget: float) -> OperationTimeout:
     )
 
 
+def _set_budget(conn: Any, budget: float) -> None:
+    """Make the socket's own timeout the call's budget.
+
+    Done once per connection and budget class rather than per read: a
+    per-read timeout costs two ``settimeout`` calls around every reply.
+    """
+    if getattr(conn, "_keyspace_budget", None) != budget:
+        conn.socket_timeout = budget
+        settimeout = getattr(getattr(conn, "_sock", None), "settimeout", None)
+        if settimeout is not None:  # (the in-memory server's socket has no timeout)
+            settimeout(budget)
+            conn._keyspace_budget = budget
+
+
 class SyncExecutor:
     """Sends command batches on a connection of the link's (sync) pool.
 
@@ -86,21 +100,28 @@ class SyncExecutor:
                 raise _pool_exhausted(link) from None
             link.breaker.record_failure()
             raise
-        except (RedisTimeoutError, OSError):
+        except RedisTimeoutError:  # the (re)connect handshake itself stalled
+            link.breaker.record_failure()
+            raise _timed_out(link, kind, budget) from None
+        except OSError:
             link.breaker.record_failure()
             raise
         except BaseException:
             link.breaker.abandon()
             raise
         try:
+            _set_budget(conn, budget)
             conn.send_packed_command([payload])
             replies: list[Any] = []
+            first = True
             for _ in commands:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise RedisTimeoutError("budget spent")
                 try:
-                    replies.append(conn.read_response(timeout=remaining))
+                    # the first read runs on the socket's timeout (the budget); later ones on what is left
+                    replies.append(conn.read_response() if first else conn.read_response(timeout=remaining))
+                    first = False
                 except NoScriptError as exc:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
                 except ResponseError as exc:
@@ -175,7 +196,10 @@ class AsyncExecutor:
                 raise _pool_exhausted(link) from None
             link.breaker.record_failure()
             raise
-        except (RedisTimeoutError, OSError):
+        except RedisTimeoutError:  # the (re)connect handshake itself stalled
+            link.breaker.record_failure()
+            raise _timed_out(link, kind, budget) from None
+        except OSError:
             link.breaker.record_failure()
             raise
         except BaseException:
