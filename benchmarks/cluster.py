@@ -9,7 +9,7 @@ import redis
 
 
 def run(quick: bool, rounds: int) -> dict[str, Any]:
-    from benchmarks.__main__ import Account, PlainAccount, paired
+    from benchmarks.__main__ import Account, PlainAccount, hand_decode, hand_mapping, paired
     from keyspace import Mapper
     from keyspace.testing import running_cluster
 
@@ -28,15 +28,7 @@ def run(quick: bool, rounds: int) -> dict[str, Any]:
             for start in range(0, n, 500):
                 pipe = rc.pipeline(transaction=False)
                 for a in plain[start : start + 500]:
-                    pipe.hset(
-                        f"bench:account:{a.id}",
-                        mapping={
-                            "name": a.name,
-                            "balance": str(a.balance),
-                            "leverage": str(a.leverage),
-                            "active": "true" if a.active else "false",
-                        },
-                    )
+                    pipe.hset(f"bench:account:{a.id}", mapping=hand_mapping(a))
                 pipe.execute()
 
         def hand_get() -> None:
@@ -46,15 +38,7 @@ def run(quick: bool, rounds: int) -> dict[str, Any]:
                 for i in ids:
                     pipe.hgetall(f"bench:account:{i}")
                 for i, raw in zip(ids, pipe.execute(), strict=True):
-                    PlainAccount.model_validate(
-                        {
-                            "id": i,
-                            "name": raw[b"name"].decode(),
-                            "balance": raw[b"balance"].decode(),
-                            "leverage": raw[b"leverage"].decode(),
-                            "active": raw[b"active"] == b"true",
-                        }
-                    )
+                    hand_decode(i, raw)
 
         keys = [{"id": i} for i in range(n)]
         b, c = paired(rounds, hand_save, lambda: mapper.save_many(accounts))

@@ -15,7 +15,7 @@ import redis.asyncio
 
 
 def run_async(url: str, port: int, quick: bool) -> dict[str, Any]:
-    from benchmarks.__main__ import Account, PlainAccount
+    from benchmarks.__main__ import Account, PlainAccount, hand_decode
     from keyspace import AsyncMapper
 
     total = 5000 if quick else 20000
@@ -36,15 +36,7 @@ def run_async(url: str, port: int, quick: bool) -> dict[str, Any]:
 
         async def hand(i: int) -> PlainAccount:
             raw = await client.hgetall(f"bench:account:{i % 1000}")
-            return PlainAccount.model_validate(
-                {
-                    "id": i % 1000,
-                    "name": raw[b"name"].decode(),
-                    "balance": raw[b"balance"].decode(),
-                    "leverage": raw[b"leverage"].decode(),
-                    "active": raw[b"active"] == b"true",
-                }
-            )
+            return hand_decode(i % 1000, raw)
 
         async def ours(i: int) -> Any:
             return await mapper.get(Account, id=i % 1000)

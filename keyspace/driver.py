@@ -73,6 +73,28 @@ def _set_budget(conn: Any, budget: float) -> None:
             conn._keyspace_budget = budget
 
 
+def _failed(
+    link: ServerLink, exc: BaseException, kind: str, budget: float, *, checkout: bool
+) -> BaseException:
+    """Record what a failed call tells the breaker, and return the error to raise.
+
+    Shared by both executors: only failures to reach the server count against
+    it; a busy pool or an interruption (cancellation, ^C) tells nothing about
+    the server, and a half-open trial interrupted that way is handed on.
+    """
+    if checkout and isinstance(exc, RedisConnectionError) and "No connection available" in str(exc):
+        link.breaker.abandon()  # the server is fine; the pool is busy
+        return _pool_exhausted(link)
+    if isinstance(exc, RedisTimeoutError | TimeoutError):
+        link.breaker.record_failure()
+        return _timed_out(link, kind, budget)
+    if isinstance(exc, RedisConnectionError | OSError):
+        link.breaker.record_failure()
+        return exc
+    link.breaker.abandon()
+    return exc
+
+
 class SyncExecutor:
     """Sends command batches on a connection of the link's (sync) pool.
 
@@ -93,22 +115,12 @@ class SyncExecutor:
         deadline = time.monotonic() + budget
         pool = link.pool
         try:
-            conn = pool.get_connection()
-        except RedisConnectionError as exc:
-            if "No connection available" in str(exc):
-                link.breaker.abandon()  # the server is fine; the pool is busy
-                raise _pool_exhausted(link) from None
-            link.breaker.record_failure()
-            raise
-        except RedisTimeoutError:  # the (re)connect handshake itself stalled
-            link.breaker.record_failure()
-            raise _timed_out(link, kind, budget) from None
-        except OSError:
-            link.breaker.record_failure()
-            raise
-        except BaseException:
-            link.breaker.abandon()
-            raise
+            conn = pool.get_connection()  # may (re)connect: a stalled handshake is a timeout too
+        except BaseException as exc:
+            error = _failed(link, exc, kind, budget, checkout=True)
+            if error is exc:
+                raise
+            raise error from None
         try:
             _set_budget(conn, budget)
             conn.send_packed_command([payload])
@@ -129,18 +141,12 @@ class SyncExecutor:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
                 except ResponseError as exc:
                     replies.append(ErrorReply(str(exc)))
-        except RedisTimeoutError:
+        except BaseException as exc:  # any failure: a reply may still come, so drop the connection
             conn.disconnect()
-            link.breaker.record_failure()
-            raise _timed_out(link, kind, budget) from None
-        except (RedisConnectionError, OSError):
-            conn.disconnect()
-            link.breaker.record_failure()
-            raise
-        except BaseException:  # interrupted: the reply may still come, so drop the connection
-            conn.disconnect()
-            link.breaker.abandon()
-            raise
+            error = _failed(link, exc, kind, budget, checkout=False)
+            if error is exc:
+                raise
+            raise error from None
         else:
             link.breaker.record_success()
             return replies
@@ -193,21 +199,11 @@ class AsyncExecutor:
     ) -> list[Any]:
         try:
             conn = await pool.get_connection()
-        except RedisConnectionError as exc:
-            if "No connection available" in str(exc):
-                link.breaker.abandon()  # the server is fine; the pool is busy
-                raise _pool_exhausted(link) from None
-            link.breaker.record_failure()
-            raise
-        except RedisTimeoutError:  # the (re)connect handshake itself stalled
-            link.breaker.record_failure()
-            raise _timed_out(link, kind, budget) from None
-        except OSError:
-            link.breaker.record_failure()
-            raise
-        except BaseException:
-            link.breaker.abandon()
-            raise
+        except BaseException as exc:
+            error = _failed(link, exc, kind, budget, checkout=True)
+            if error is exc:
+                raise
+            raise error from None
         try:
             # The budget covers the whole round trip: the send is bounded by it (redis-py
             # applies socket_timeout to the drain) and every read by what is left of it —
@@ -226,18 +222,12 @@ class AsyncExecutor:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
                 except ResponseError as exc:
                     replies.append(ErrorReply(str(exc)))
-        except (TimeoutError, RedisTimeoutError):
+        except BaseException as exc:  # any failure or cancellation: drop the connection
             await conn.disconnect()
-            link.breaker.record_failure()
-            raise _timed_out(link, kind, budget) from None
-        except (RedisConnectionError, OSError):
-            await conn.disconnect()
-            link.breaker.record_failure()
-            raise
-        except BaseException:  # cancelled: the reply may still come, so drop the connection
-            await conn.disconnect()
-            link.breaker.abandon()
-            raise
+            error = _failed(link, exc, kind, budget, checkout=False)
+            if error is exc:
+                raise
+            raise error from None
         else:
             link.breaker.record_success()
             return replies
