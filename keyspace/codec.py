@@ -240,7 +240,7 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
             pairs.append(name)
             pairs.append(value if type(value) is str else to_text(value))
     if spec.special_names:
-        dumped = obj.model_dump(mode="json", include=spec.special_names)
+        dumped = obj.model_dump(mode="json", include=set(spec.special_names))
         for name in spec.special_names:
             value = values[name]
             if value is None:
@@ -361,7 +361,7 @@ def decode_members(
     items = [decode_value(element, _as_bytes(m), ctx, spec.name, key) for m in reply]
     if spec.kind == "set":
         items.sort(key=str)  # a stable order for reproducible reads
-    data = dict(keys)
+    data: dict[str, Any] = dict(keys)
     data[element.name] = items
     return _build(spec, key, data)
 

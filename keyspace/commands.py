@@ -228,7 +228,7 @@ def _split_filters(spec: ModelSpec, filters: Mapping[str, Any]) -> tuple[dict[st
         from pydantic import TypeAdapter, ValidationError
 
         for name, value in value_part.items():
-            adapter: TypeAdapter[Any] = TypeAdapter(probe[name].annotation)
+            adapter: TypeAdapter[Any] = TypeAdapter(probe[name].annotation or Any)
             try:
                 wanted[name] = adapter.validate_python(value)
             except ValidationError as exc:
@@ -479,7 +479,7 @@ def _validated_partial(
     from pydantic import ValidationError
 
     cls = spec.model
-    carrier = cls.model_construct(**texts)
+    carrier = cls.model_construct(None, **texts)
     for name, value in changes.items():
         try:
             cls.__pydantic_validator__.validate_assignment(carrier, name, value)

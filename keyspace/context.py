@@ -57,7 +57,9 @@ class GuardedAsyncRedis(redis.asyncio.Redis):
 
     def __init__(self, link: ServerLink) -> None:
         super().__init__(
-            connection_pool=link.pool, single_connection_client=True, retry=retry_policy(link.options)
+            connection_pool=link.pool,
+            single_connection_client=True,
+            retry=retry_policy(link.options, asyncio_=True),
         )
         self._link = link
 

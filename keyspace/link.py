@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
 
@@ -52,17 +53,19 @@ class LinkOptions:
     wait_replicas: int = 0  # cluster: WAIT for this many replicas after writes (durability across failover)
 
 
-def retry_policy(options: LinkOptions) -> Retry:
-    return Retry(EqualJitterBackoff(cap=0.1, base=0.01), retries=options.retries)
+def retry_policy(options: LinkOptions, *, asyncio_: bool = False) -> Any:
+    """The explicit, bounded retry (redis-py's asyncio clients need their own Retry class)."""
+    cls = AsyncRetry if asyncio_ else Retry
+    return cls(EqualJitterBackoff(cap=0.1, base=0.01), retries=options.retries)
 
 
-def pool_kwargs(options: LinkOptions) -> dict[str, Any]:
+def pool_kwargs(options: LinkOptions, *, asyncio_: bool = False) -> dict[str, Any]:
     return {
         "max_connections": options.max_connections,
         "timeout": options.pool_timeout,
         "socket_timeout": options.socket_timeout,
         "socket_connect_timeout": options.connect_timeout,
-        "retry": retry_policy(options),
+        "retry": retry_policy(options, asyncio_=asyncio_),
     }
 
 
@@ -182,7 +185,7 @@ def async_link(name: str, url: str, options: LinkOptions, **client_options: Any)
     # (see ServerLink.gate) gives the same "wait, then fail clearly" behaviour
     # and only pays for the wait when the pool really is exhausted.
     def factory() -> Any:
-        kwargs = pool_kwargs(options)
+        kwargs = pool_kwargs(options, asyncio_=True)
         kwargs.pop("timeout")
         return redis.asyncio.ConnectionPool.from_url(url, **kwargs, **client_options)
 
@@ -298,7 +301,7 @@ class ClusterLink(ServerLink):
         link = self._nodes.get(node)
         if link is None:
             module = redis.asyncio if self._asyncio else redis
-            kwargs = {**pool_kwargs(self.options), **self._client_options}
+            kwargs = {**pool_kwargs(self.options, asyncio_=self._asyncio), **self._client_options}
 
             def factory(host: str = node.host, port: int = node.port) -> Any:
                 return module.BlockingConnectionPool(host=host, port=port, **kwargs)

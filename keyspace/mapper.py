@@ -404,9 +404,11 @@ class _MapperBase(_Operations):
 
                 self._monitors.append(AsyncHealthMonitor(link, ping, interval))
             else:
-                self._monitors.append(
-                    HealthMonitor(link, lambda ex=executor: ex([("PING",)]), interval).start()
-                )
+
+                def sync_ping(ex: Any = executor) -> Any:
+                    return ex([("PING",)])
+
+                self._monitors.append(HealthMonitor(link, sync_ping, interval).start())
         return self
 
     def _distinct_links(self) -> list[ServerLink]:

@@ -39,7 +39,8 @@ def demo(
     console.print(f"  {keys!r}")
     console.print("  secrets are masked in memory; stored as Fernet tokens:")
     raw = mapper.clients["app"].hget(f"user:{uid}:api:keys", "api_key") or b""
-    console.print(f"  HGET ... api_key -> {raw[:12].decode(errors='replace')}… ({len(raw)} bytes)")
+    preview = raw[:12].decode(errors="replace") if isinstance(raw, bytes) else raw[:12]
+    console.print(f"  HGET ... api_key -> {preview}… ({len(raw)} bytes)")
     fresh = m.UserApiKeys(okx_uid=okx_uid(999), api_key="k-demo", api_secret="s-demo", passphrase="p-demo")
     mapper.save(fresh)
     console.print(f"mapper.save(UserApiKeys(...)) wrote {fresh.redis_key} (encrypted)")

@@ -217,7 +217,7 @@ def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bo
     """Every migration with its dependencies and what it does."""
     from keyspace.migrate import load_migrations
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": m.id,
             "depends_on": list(m.depends_on),
