@@ -29,6 +29,7 @@ from keyspace.errors import (
     EncryptionKeyMissing,
     PlaintextSecret,
     UndecryptableValue,
+    ValidationFailed,
 )
 from keyspace.model import (
     FieldSpec,
@@ -345,7 +346,9 @@ def encode_scalar(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | st
     fs = spec.value_fields[spec.value_field]
     raw = getattr(obj, fs.name)
     if raw is None:
-        raise CorruptValue("a string model's value may not be None", model=spec.name, key=key, field=fs.name)
+        raise ValidationFailed(
+            "a string model's value may not be None", model=spec.name, key=key, field=fs.name
+        )
     dumped = obj.model_dump(mode="json", include={fs.name})[fs.name]
     return encode_value(fs, dumped, raw, ctx, spec.name, key)
 

@@ -227,13 +227,14 @@ def _inspect_group(
     keys = [k for k, _ in located]
     ms.keys += len(keys)
     policy = mapper.ttl_policy(spec)
-    ttls = execute([("TTL", k) for k in keys])
+    room = max(0, memory_samples - ms.memory_samples)
+    # TTLs and the memory sample in one round trip
+    replies = execute([("TTL", k) for k in keys] + [("MEMORY", "USAGE", k) for k in keys[:room]])
+    ttls, usage = replies[: len(keys)], replies[len(keys) :]
     for key, ttl in zip(keys, ttls, strict=True):
         if isinstance(ttl, int) and ttl != -2 and ((policy is None) != (ttl == -1)):
             ms.note("ttl_mismatch", key)
-    room = max(0, memory_samples - ms.memory_samples)
-    if room:
-        usage = execute([("MEMORY", "USAGE", k) for k in keys[:room]])
+    if usage:
         for value in usage:
             if isinstance(value, int):
                 ms.memory_sampled += value
@@ -247,9 +248,9 @@ def _inspect_group(
         if reply is None:
             continue
         if spec.encrypted_fields and keyring is not None:
-            from keyspace.migrate.runner import _classify_all
+            from keyspace.migrate.operations import classify_fields
 
-            kinds = Counter(_classify_all(spec, reply, keyring))
+            kinds = Counter(classify_fields(spec, reply, keyring))
             if kinds["plaintext"]:
                 ms.note("plaintext", key)
             if kinds["old"]:

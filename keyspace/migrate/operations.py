@@ -106,6 +106,29 @@ class Operation:
         return repr(self)
 
 
+def classify_fields(spec: ModelSpec, reply: Any, keyring: Keyring) -> list[str]:
+    """The classification (current/old/plaintext/undecryptable) of each encrypted value of a stored key."""
+    if reply is None:
+        return []
+    values: list[bytes] = []
+    if spec.kind == "hash":
+        stored = _pairs(reply)
+        values = [stored[n.encode()] for n in spec.encrypted_fields if n.encode() in stored]
+    elif spec.kind == "json":
+        try:
+            doc = json.loads(reply)
+        except ValueError:
+            return ["corrupt"]
+        values = [
+            doc[n].encode()
+            for n in spec.encrypted_fields
+            if isinstance(doc, dict) and isinstance(doc.get(n), str)
+        ]
+    else:
+        values = [reply]
+    return [keyring.classify(v).kind for v in values]
+
+
 # --- encrypted fields -------------------------------------------------------------
 
 

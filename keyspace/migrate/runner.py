@@ -26,7 +26,14 @@ from keyspace.cluster import cursor_done
 from keyspace.commands import ErrorReply
 from keyspace.errors import KeyspaceError
 from keyspace.mapper import Mapper
-from keyspace.migrate.operations import Decision, Hook, Migration, Operation, OperationContext
+from keyspace.migrate.operations import (
+    Decision,
+    Hook,
+    Migration,
+    Operation,
+    OperationContext,
+    classify_fields,
+)
 from keyspace.migrate.state import LeaseLock, StateStore, now_iso
 from keyspace.model import ModelSpec
 from keyspace.registry import Registry, default_registry
@@ -323,7 +330,7 @@ class Runner:
                     counts["wrong_type"] += 1
                     problems["wrong_type"].append(key)
                     continue
-                for kind in _classify_all(spec, reply, keyring):
+                for kind in classify_fields(spec, reply, keyring):
                     counts[kind] += 1
                     if (
                         kind != "current"
@@ -534,32 +541,6 @@ def _decode(raw: Any) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _classify_all(spec: ModelSpec, reply: Any, keyring: Any) -> list[str]:
-    import json
-
-    from keyspace.migrate.operations import _pairs
-
-    if reply is None:
-        return []
-    values: list[bytes] = []
-    if spec.kind == "hash":
-        stored = _pairs(reply)
-        values = [stored[n.encode()] for n in spec.encrypted_fields if n.encode() in stored]
-    elif spec.kind == "json":
-        try:
-            doc = json.loads(reply)
-        except ValueError:
-            return ["corrupt"]
-        values = [
-            doc[n].encode()
-            for n in spec.encrypted_fields
-            if isinstance(doc, dict) and isinstance(doc.get(n), str)
-        ]
-    else:
-        values = [reply]
-    return [keyring.classify(v).kind for v in values]
 
 
 def _cursor_text(cursor: Any) -> str:
