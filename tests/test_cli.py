@@ -16,7 +16,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from keyspace import Keyring, Mapper, generate_key
+from keyspace import Keyring, generate_key
 from keyspace.cli import app
 from keyspace.dataset import okx_uid, seed
 from keyspace.testing import RedisServer, running_server
@@ -159,7 +159,7 @@ def test_scan_streams_json_lines(deployment: dict[str, object]) -> None:
     lines = [json.loads(line) for line in stdout.splitlines()]
     assert code == 0 and 1 <= len(lines) <= 3 and all(x["status"] == "running" for x in lines)
     code, stdout, _ = invoke("scan", "Position", "--user-id", okx_uid(2))
-    assert (code == 0 and "1 instance" in stdout) or "2 instance" in stdout
+    assert code == 0 and "1 instance(s)" in stdout, stdout  # the dataset gives user i 1 + i % 2 positions
 
 
 def test_stats_counts_models_problems_and_unowned_keys(deployment: dict[str, object]) -> None:
@@ -273,8 +273,3 @@ def test_info_for_both_servers(deployment: dict[str, object]) -> None:
     assert code == 0 and set(result) == {"app", "celery"}
     assert result["app"]["redis_version"].startswith("7") and "db0" in result["app"]["keyspace"]
     assert PASSWORD not in stdout
-
-
-def test_memory_url_mapper_is_unaffected() -> None:
-    m = Mapper.from_url("memory://")
-    assert m.links["app"] is m.links["app"]
