@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet
 from pydantic import BaseModel
 
 from keyspace import Encrypted, HashModel, Keyring, Mapper
-from keyspace.testing import running_server
+from keyspace.testing.server import running_server
 
 
 class Account(HashModel, key="bench:account:{id}", register=False):

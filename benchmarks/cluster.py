@@ -11,7 +11,7 @@ import redis
 def run(quick: bool, rounds: int) -> dict[str, Any]:
     from benchmarks.__main__ import Account, PlainAccount, hand_decode, hand_mapping, paired
     from keyspace import Mapper
-    from keyspace.testing import running_cluster
+    from keyspace.testing.server import running_cluster
 
     n = 10_000
     with running_cluster() as cluster:

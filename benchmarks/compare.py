@@ -22,7 +22,7 @@ def run_async(url: str, port: int, quick: bool) -> dict[str, Any]:
     concurrency = 100
 
     async def go() -> dict[str, Any]:
-        from keyspace.link import LinkOptions
+        from keyspace.io.links import LinkOptions
 
         # the same pool size on both sides (keyspace's default is REDIS_MAX_CONNECTIONS=50)
         mapper = AsyncMapper.from_url(url, link_options=LinkOptions(max_connections=concurrency))

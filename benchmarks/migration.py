@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from keyspace.crypto import Keyring, generate_key
+from keyspace.core.crypto import Keyring, generate_key
 
 FIELDS = ("api_key", "api_secret", "passphrase")
 
@@ -36,7 +36,7 @@ def seed_plain(r: redis.Redis, n: int) -> None:
 def run_keyspace(url: str, key: str) -> float:
     import models  # noqa: F401
     from keyspace import Mapper
-    from keyspace.migrate import Runner
+    from keyspace.ops.migrate import Runner
 
     mapper = Mapper.from_url(url, keyring=Keyring(key))
     started = time.perf_counter()
@@ -86,7 +86,7 @@ def child_peak_memory(url: str, key: str) -> int:
     the migration itself holds; a child keeps the runs independent.
     """
     code = (
-        "import json, tracemalloc, models, keyspace.migrate; from benchmarks.migration import run_keyspace; "
+        "import json, tracemalloc, models, keyspace.ops.migrate; from benchmarks.migration import run_keyspace; "
         "tracemalloc.start(); "
         f"run_keyspace({url!r}, {key!r}); "
         "print(json.dumps({'peak': tracemalloc.get_traced_memory()[1]}))"

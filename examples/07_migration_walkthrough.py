@@ -11,9 +11,9 @@ from __future__ import annotations
 from _common import parse, require_empty
 
 from keyspace import Keyring, Mapper, generate_key
-from keyspace.dataset import seed
-from keyspace.inspect import run_doctor
-from keyspace.migrate import Runner
+from keyspace.testing.dataset import seed
+from keyspace.ops.inspect import run_doctor
+from keyspace.ops.migrate import Runner
 
 
 def main() -> None:

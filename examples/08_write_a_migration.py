@@ -12,11 +12,11 @@ from pathlib import Path
 from _common import parse
 
 from keyspace import Mapper
-from keyspace.migrate import Runner
+from keyspace.ops.migrate import Runner
 from models import UserPreferences
 
 MIGRATION = '''
-from keyspace.migrate import Migration, TransformValues
+from keyspace.ops.migrate import Migration, TransformValues
 
 
 def upper_language(fields):

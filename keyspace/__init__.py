@@ -1,8 +1,8 @@
 """keyspace: a schema-driven, typed, encrypted object mapper for Redis."""
 
-from keyspace.codec import CodecContext
-from keyspace.commands import ScanError
-from keyspace.crypto import Keyring, generate_key
+from keyspace.core.codec import CodecContext
+from keyspace.core.programs import ScanError
+from keyspace.core.crypto import Keyring, generate_key
 from keyspace.errors import (
     BulkReadError,
     CorruptValue,
@@ -22,7 +22,7 @@ from keyspace.errors import (
     WrongType,
 )
 from keyspace.mapper import AsyncMapper, Mapper, ServerUnavailable
-from keyspace.model import (
+from keyspace.core.model import (
     CounterModel,
     HashModel,
     JsonModel,
@@ -31,9 +31,9 @@ from keyspace.model import (
     SetModel,
     StringModel,
 )
-from keyspace.registry import Registry, default_registry
-from keyspace.secret import Encrypted
-from keyspace.template import KeyTemplate
+from keyspace.core.registry import Registry, default_registry
+from keyspace.core.secret import Encrypted
+from keyspace.core.template import KeyTemplate
 
 __all__ = [
     "AsyncMapper",

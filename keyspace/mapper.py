@@ -1,6 +1,6 @@
 """Mapper (sync) and AsyncMapper (asyncio): one set of operations, two drivers.
 
-Every public method builds a program from ``keyspace.commands`` and hands it
+Every public method builds a program from ``keyspace.core.programs`` and hands it
 to ``_run`` / ``_stream``.  Mapper's drivers block; AsyncMapper's return
 coroutines and async iterators.  Nothing else differs, so the methods are
 written once, in ``_Operations``.
@@ -16,12 +16,14 @@ import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from keyspace import commands, connection, driver
-from keyspace.breaker import CircuitOpen
-from keyspace.codec import CodecContext, PlaintextPolicy
-from keyspace.crypto import Keyring
+from keyspace.core import programs as commands
+from keyspace.io import clients as connection
+from keyspace.io import executors as driver
+from keyspace.io.breaker import CircuitOpen
+from keyspace.core.codec import CodecContext, PlaintextPolicy
+from keyspace.core.crypto import Keyring
 from keyspace.errors import KeyspaceError, ModelDeclarationError
-from keyspace.link import (
+from keyspace.io.links import (
     AsyncHealthMonitor,
     ClusterLink,
     HealthMonitor,
@@ -31,8 +33,8 @@ from keyspace.link import (
     async_link,
     sync_link,
 )
-from keyspace.model import KeyspaceModel, ModelSpec
-from keyspace.timeouts import OperationTimeout
+from keyspace.core.model import KeyspaceModel, ModelSpec
+from keyspace.io.budgets import OperationTimeout
 
 M = TypeVar("M", bound=KeyspaceModel)
 _UNSET: Any = object()
@@ -266,7 +268,7 @@ def cluster_link(
     """A ClusterLink from a URL naming one startup node, or several as host:port,host:port."""
     from urllib.parse import urlsplit
 
-    from keyspace.cluster import Node
+    from keyspace.core.slots import Node
 
     parts = urlsplit(url)
     nodes = []
@@ -371,8 +373,8 @@ class _MapperBase(_Operations):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Self:
-        """A mapper configured from the environment and ``.env`` (see keyspace.settings)."""
-        from keyspace.settings import Settings
+        """A mapper configured from the environment and ``.env`` (see keyspace.io.settings)."""
+        from keyspace.io.settings import Settings
 
         settings = Settings.load(env)  # None: the environment plus .env
         merged = {**settings.mapper_options(), **options}

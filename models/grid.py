@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict
 
 from keyspace import HashModel, SetModel
-from keyspace.model import AnyModel
+from keyspace.core.model import AnyModel
 from models.types import DataName, ExchangeName, UserId
 
 

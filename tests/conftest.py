@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from keyspace import AsyncMapper, Keyring, Mapper, generate_key
-from keyspace.testing import running_cluster, running_server
+from keyspace.testing.server import running_cluster, running_server
 
 TEST_KEY = generate_key()
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from keyspace import Keyring, generate_key
 from keyspace.cli import app
-from keyspace.dataset import okx_uid, seed
-from keyspace.testing import RedisServer, running_server
+from keyspace.testing.dataset import okx_uid, seed
+from keyspace.testing.server import RedisServer, running_server
 
 PASSWORD = "s3cret-pw-for-tests-only"
 

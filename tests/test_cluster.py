@@ -21,13 +21,13 @@ from typer.testing import CliRunner
 import models
 from keyspace import HashModel, Keyring, Mapper, generate_key
 from keyspace.cli import app
-from keyspace.cluster import slot_of
-from keyspace.dataset import okx_uid, seed
-from keyspace.link import LinkOptions
-from keyspace.migrate import Runner
-from keyspace.migrate.state import checkpoint_key
-from keyspace.testing import running_cluster
-from keyspace.timeouts import Timeouts
+from keyspace.core.slots import slot_of
+from keyspace.testing.dataset import okx_uid, seed
+from keyspace.io.links import LinkOptions
+from keyspace.ops.migrate import Runner
+from keyspace.ops.migrate.state import checkpoint_key
+from keyspace.testing.server import running_cluster
+from keyspace.io.budgets import Timeouts
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from keyspace import (
     ValidationFailed,
     generate_key,
 )
-from keyspace.crypto import fingerprint, well_formed_token
+from keyspace.core.crypto import fingerprint, well_formed_token
 from tests.models_for_tests import TSecretDoc, TSecrets, TSecretString
 
 SECRET = "S3cr3t-Value-0987"

@@ -12,7 +12,7 @@ import redis
 
 import models as m
 from keyspace import Keyring, Mapper, ScanError, generate_key
-from keyspace.dataset import okx_uid, seed, telegram_id
+from keyspace.testing.dataset import okx_uid, seed, telegram_id
 
 UID = "500000000000000001"
 

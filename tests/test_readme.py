@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keyspace.settings import Settings
+from keyspace.io.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -17,12 +17,12 @@ import pytest
 import redis
 
 from keyspace import AsyncMapper, Mapper
-from keyspace.breaker import CircuitBreaker, CircuitOpen
-from keyspace.context import redis_context, redis_context_sync
-from keyspace.link import LinkOptions, PoolExhausted, in_use
+from keyspace.io.breaker import CircuitBreaker, CircuitOpen
+from keyspace.io.context import redis_context, redis_context_sync
+from keyspace.io.links import LinkOptions, PoolExhausted, in_use
 from keyspace.mapper import ServerUnavailable
-from keyspace.testing import RedisServer, running_server
-from keyspace.timeouts import OperationTimeout, Timeouts
+from keyspace.testing.server import RedisServer, running_server
+from keyspace.io.budgets import OperationTimeout, Timeouts
 from tests.models_for_tests import TStatus
 
 FAST = LinkOptions(
@@ -242,7 +242,7 @@ def test_forked_child_gets_its_own_connections(server: RedisServer) -> None:
 
 
 def test_settings_time_budgets_and_limits() -> None:
-    from keyspace.settings import Settings
+    from keyspace.io.settings import Settings
 
     s = Settings.load({"REDIS_HOST": "h", "KEYSPACE_TIMEOUT_FAST": "0.5", "KEYSPACE_BREAKER_FAILURES": "7"})
     options = s.link_options()
@@ -256,7 +256,7 @@ def test_celery_round_trip_on_db_1(server: RedisServer) -> None:
     from celery.contrib.testing.worker import start_worker
 
     import models
-    from keyspace.celery_config import celery_settings
+    from keyspace.io.celery import celery_settings
 
     url = f"redis://127.0.0.1:{server.port}/1"
     app = celery.Celery("keyspace-test")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from keyspace import AsyncMapper, KeyConfigError, Mapper, generate_key
-from keyspace.settings import ConfigError, Settings
+from keyspace.io.settings import ConfigError, Settings
 
 
 def test_missing_server_configuration_names_the_variables() -> None:
@@ -56,7 +56,7 @@ async def test_async_from_env() -> None:
 
 def test_server_down_is_a_clear_error() -> None:
     from keyspace import ServerUnavailable
-    from keyspace.testing import free_port
+    from keyspace.testing.server import free_port
     from tests.models_for_tests import TStatus
 
     m = Mapper.from_url(f"redis://127.0.0.1:{free_port()}/0")

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keyspace import InvalidKeyValue, KeyTemplate, TemplateError
-from keyspace.template import segment_problem
+from keyspace.core.template import segment_problem
 
 POSITION = KeyTemplate("user:{user_id}:position:{symbol}:{side}", owner="Position")
 

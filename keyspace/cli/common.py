@@ -40,7 +40,7 @@ def load_models() -> Any:
     import importlib
 
     import models  # noqa: F401  (the TradingBoost schema)
-    from keyspace.registry import default_registry
+    from keyspace.core.registry import default_registry
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -55,7 +55,7 @@ def load_models() -> Any:
 def mapper_for(url: str | None) -> Any:
     """The app/celery mapper for the CLI: ``--url`` or the environment (never a silent fallback)."""
     from keyspace.mapper import Mapper
-    from keyspace.settings import Settings
+    from keyspace.io.settings import Settings
 
     settings = Settings.load()
     if url is None:
@@ -82,7 +82,7 @@ def handle_errors(fn: F) -> F:
         except Exception as exc:
             if os.environ.get("KEYSPACE_DEBUG") == "1" or "--debug" in sys.argv:
                 raise
-            from keyspace.migrate.state import LockHeld
+            from keyspace.ops.migrate.state import LockHeld
 
             code = LOCKED if isinstance(exc, LockHeld) else (USAGE if _is_usage(exc) else FAILED)
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
@@ -93,7 +93,7 @@ def handle_errors(fn: F) -> F:
 
 def _is_usage(exc: Exception) -> bool:
     from keyspace.errors import KeyConfigError
-    from keyspace.settings import ConfigError
+    from keyspace.io.settings import ConfigError
 
     return isinstance(exc, ConfigError | KeyConfigError | KeyError) or type(exc).__name__ == "MigrationError"
 

@@ -16,7 +16,7 @@ def demo(
     """Seed a legacy dataset and show the models at work."""
     import models as m
     from keyspace import Keyring, Mapper, WrongType, default_registry, generate_key
-    from keyspace.dataset import okx_uid, seed
+    from keyspace.testing.dataset import okx_uid, seed
 
     console = Console()
     keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data
@@ -88,7 +88,7 @@ def demo(
         f"{mapper.ctx.events['plaintext']}"
     )
     console.rule("7. keyspace show: one key, decoded, secrets masked")
-    from keyspace.inspect import collect_stats, describe_key, run_doctor
+    from keyspace.ops.inspect import collect_stats, describe_key, run_doctor
 
     shown = describe_key(mapper, f"user:{uid}:api:keys")
     console.print(f"{shown['key']}: model {shown['model']}, type {shown['redis_type']}, TTL {shown['ttl']}")
@@ -106,7 +106,7 @@ def demo(
     )
 
     console.rule("9. keyspace doctor, then keyspace migrate up, then doctor again")
-    from keyspace.migrate import Runner
+    from keyspace.ops.migrate import Runner
 
     def doctor() -> None:
         for check in run_doctor(mapper):

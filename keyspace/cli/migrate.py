@@ -25,7 +25,7 @@ LeaseOpt = typer.Option(
 
 def _runner(url: str | None, directory: Path | None, **kwargs: Any) -> Any:
     from keyspace.cli.common import load_models
-    from keyspace.migrate import Runner
+    from keyspace.ops.migrate import Runner
 
     load_models()
 
@@ -215,7 +215,7 @@ def stamp(
 @handle_errors
 def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bool = JsonOpt) -> None:
     """Every migration with its dependencies and what it does."""
-    from keyspace.migrate import load_migrations
+    from keyspace.ops.migrate import load_migrations
 
     rows: list[dict[str, Any]] = [
         {

@@ -70,7 +70,7 @@ def _render_key(data: dict[str, Any], json_: bool) -> None:
 
 
 def _describe(url: str | None, key: str, reveal: bool, json_: bool) -> None:
-    from keyspace.inspect import describe_key
+    from keyspace.ops.inspect import describe_key
 
     registry = _schema()
     if reveal:
@@ -163,7 +163,7 @@ def stats(
     json_: bool = JsonOpt,
 ) -> None:
     """Per model: keys, memory, TTL mismatches, plaintext/undecryptable secrets, bad values; unowned keys."""
-    from keyspace.inspect import collect_stats
+    from keyspace.ops.inspect import collect_stats
 
     registry = _schema()
     mapper = mapper_for(url)
@@ -224,7 +224,7 @@ def doctor(
     json_: bool = JsonOpt,
 ) -> None:
     """The guide's troubleshooting as checks: ok / warn / fail with a one-line fix. Exit 1 on any fail."""
-    from keyspace.inspect import run_doctor
+    from keyspace.ops.inspect import run_doctor
 
     _schema()
     mapper = mapper_for(url)
@@ -254,7 +254,7 @@ def backup(
     ),
 ) -> None:
     """SCAN + DUMP + PTTL into one compressed file with a header and a checksum per record."""
-    from keyspace.backup import backup as run_backup
+    from keyspace.ops.backup import backup as run_backup
 
     registry = _schema()
     mapper = mapper_for(url)
@@ -286,7 +286,7 @@ def restore(
     celery: bool = typer.Option(False, "--celery", help="restore into the celery server"),
 ) -> None:
     """Verify every checksum, then RESTORE each key with its remaining TTL (nothing from a damaged file)."""
-    from keyspace.backup import restore as run_restore
+    from keyspace.ops.backup import restore as run_restore
 
     _schema()
     mapper = mapper_for(url)

@@ -197,7 +197,7 @@ def _split_flags(argv: list[str]) -> tuple[list[str], bool]:
 
 def remote_main(argv: list[str] | None = None) -> None:
     """redis-remote [--force] [COMMAND ARGS…]: the app server from .env."""
-    from keyspace.settings import ConfigError, Settings
+    from keyspace.io.settings import ConfigError, Settings
 
     args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -215,7 +215,7 @@ def remote_main(argv: list[str] | None = None) -> None:
 
 def local_main(argv: list[str] | None = None) -> None:
     """redis-local [DB] [--force] [COMMAND ARGS…]: the local (celery) server, DB from the first argument."""
-    from keyspace.settings import ConfigError, Settings
+    from keyspace.io.settings import ConfigError, Settings
 
     args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
     db: int | None = None

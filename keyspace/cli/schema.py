@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import typer
 
-from keyspace.crypto import generate_key
+from keyspace.core.crypto import generate_key
 
 
 class Format(StrEnum):
@@ -23,9 +23,9 @@ def schema(
 ) -> None:
     """Print the key guide generated from the models: template, type, TTL in force, server, fields."""
     import models
-    from keyspace.guide import as_json, as_markdown
-    from keyspace.registry import default_registry
-    from keyspace.settings import ConfigError, Settings
+    from keyspace.core.guide import as_json, as_markdown
+    from keyspace.core.registry import default_registry
+    from keyspace.io.settings import ConfigError, Settings
 
     overrides: dict[str, int | None] = {}
     if not no_overrides:

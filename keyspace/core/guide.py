@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from keyspace.model import ModelSpec
-from keyspace.ttl import format_duration
+from keyspace.core.model import ModelSpec
+from keyspace.core.ttl import format_duration
 
 KIND_LABELS = {
     "hash": "HASH",

@@ -120,7 +120,7 @@ class RedisCluster:
         return next(n for n in self.nodes if n.port == port)
 
     def primary_for(self, key: str) -> RedisServer:
-        from keyspace.cluster import Topology, slot_of
+        from keyspace.core.slots import Topology, slot_of
 
         reply = self.nodes[0].client().execute_command("CLUSTER", "SLOTS")
         alive = [n for n in self.nodes if n.process and n.process.poll() is None]

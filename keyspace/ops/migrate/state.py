@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from keyspace import scripts
+from keyspace.core import scripts
 from keyspace.errors import KeyspaceError
 
 PREFIX = "keyspace:migrations"

@@ -3,7 +3,7 @@
 ::
 
     from celery import Celery
-    from keyspace.celery_config import celery_settings
+    from keyspace.io.celery import celery_settings
 
     app = Celery("tradingboost")
     app.conf.update(celery_settings())
@@ -22,7 +22,7 @@ RESULT_EXPIRES = 3600
 
 
 def celery_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    from keyspace.settings import Settings
+    from keyspace.io.settings import Settings
 
     settings = Settings.load(env)
     backend = settings.CELERY_RESULT_BACKEND_OVERRIDE or settings.celery_url()

@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
-from keyspace.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
-from keyspace.template import KeyTemplate, segment_problem
-from keyspace.ttl import ttl_seconds
+from keyspace.core.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
+from keyspace.core.template import KeyTemplate, segment_problem
+from keyspace.core.ttl import ttl_seconds
 
 Kind = Literal["hash", "string", "json", "set", "counter", "list"]
 REDIS_TYPES: dict[str, str] = {
@@ -87,7 +87,7 @@ def is_scalar(annotation: Any) -> bool:
 
 
 def is_encrypted(info: FieldInfo) -> bool:
-    """Whether the field is declared ``Encrypted[...]`` (see keyspace.secret)."""
+    """Whether the field is declared ``Encrypted[...]`` (see keyspace.core.secret)."""
     return any(m is ENCRYPTED for m in info.metadata) or is_encrypted_annotation(info.annotation)
 
 
@@ -314,7 +314,7 @@ class KeyspaceModel(BaseModel):
         spec = _build_spec(cls, declared)
         cls.__keyspace__ = spec
         if declared.get("register", True):
-            from keyspace.registry import default_registry
+            from keyspace.core.registry import default_registry
 
             default_registry.add(spec)
 

@@ -30,15 +30,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from keyspace.link import ServerLink, async_link, retry_policy, sync_link
-from keyspace.timeouts import OperationTimeout
+from keyspace.io.links import ServerLink, async_link, retry_policy, sync_link
+from keyspace.io.budgets import OperationTimeout
 
 _DEFAULT: dict[tuple[int, str], ServerLink] = {}
 _LOCK = threading.Lock()
 
 
 def _default_link(kind: str) -> ServerLink:
-    from keyspace.settings import Settings
+    from keyspace.io.settings import Settings
 
     key = (os.getpid(), kind)
     with _LOCK:

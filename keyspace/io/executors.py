@@ -1,4 +1,4 @@
-"""Drive the core's programs (see keyspace.commands) with real I/O.
+"""Drive the core's programs (see keyspace.core.programs) with real I/O.
 
 ``execute`` sends a batch of commands in one round trip and returns the raw
 replies, error replies in place.  This is deliberately lower-level than
@@ -21,10 +21,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from keyspace import cluster, scripts
-from keyspace.commands import Call, Command, Emit, ErrorReply, Program
-from keyspace.link import PoolExhausted, ServerLink
-from keyspace.timeouts import OperationTimeout
+from keyspace.core import scripts
+from keyspace.core import slots as cluster
+from keyspace.core.programs import Call, Command, Emit, ErrorReply, Program
+from keyspace.io.links import PoolExhausted, ServerLink
+from keyspace.io.budgets import OperationTimeout
 
 
 def pack(commands: Sequence[Command]) -> bytes:
@@ -301,7 +302,7 @@ MAX_REDIRECTS = 3
 
 
 class _ClusterBase:
-    """Routing state shared by the sync and asyncio cluster executors (see keyspace.cluster)."""
+    """Routing state shared by the sync and asyncio cluster executors (see keyspace.core.slots)."""
 
     def __init__(self, link: Any) -> None:
         self.link = link

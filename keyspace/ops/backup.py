@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from keyspace.cluster import cursor_done
-from keyspace.commands import ErrorReply
+from keyspace.core.slots import cursor_done
+from keyspace.core.programs import ErrorReply
 from keyspace.errors import KeyspaceError
-from keyspace.registry import Registry, default_registry
-from keyspace.template import glob_escape
+from keyspace.core.registry import Registry, default_registry
+from keyspace.core.template import glob_escape
 
 FORMAT = "keyspace-backup"
 VERSION = 1

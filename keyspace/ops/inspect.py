@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyspace import codec, commands
-from keyspace.cluster import cursor_done
-from keyspace.commands import ErrorReply
-from keyspace.driver import run
+from keyspace.core import codec
+from keyspace.core import programs as commands
+from keyspace.core.slots import cursor_done
+from keyspace.core.programs import ErrorReply
+from keyspace.io.executors import run
 from keyspace.errors import (
     CorruptValue,
     EncryptionKeyMissing,
@@ -26,9 +27,9 @@ from keyspace.errors import (
     WrongType,
 )
 from keyspace.mapper import Mapper
-from keyspace.model import ModelSpec
-from keyspace.registry import Registry, default_registry
-from keyspace.secret import reveal as reveal_value
+from keyspace.core.model import ModelSpec
+from keyspace.core.registry import Registry, default_registry
+from keyspace.core.secret import reveal as reveal_value
 
 MASK = "**********"
 INTERNAL_PREFIX = "keyspace:"
@@ -248,7 +249,7 @@ def _inspect_group(
         if reply is None:
             continue
         if spec.encrypted_fields and keyring is not None:
-            from keyspace.migrate.operations import classify_fields
+            from keyspace.ops.migrate.operations import classify_fields
 
             kinds = Counter(classify_fields(spec, reply, keyring))
             if kinds["plaintext"]:
@@ -404,7 +405,7 @@ def run_doctor(mapper: Mapper, *, okx_uid: str | None = None, sample: int | None
             )
         )
     try:
-        from keyspace.migrate import Runner
+        from keyspace.ops.migrate import Runner
 
         pending = [mig.id for mig in Runner(mapper).pending()]
         checks.append(

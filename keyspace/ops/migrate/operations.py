@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyspace import scripts
-from keyspace.crypto import Keyring
-from keyspace.model import ModelSpec
-from keyspace.registry import Registry
+from keyspace.core import scripts
+from keyspace.core.crypto import Keyring
+from keyspace.core.model import ModelSpec
+from keyspace.core.registry import Registry
 
 Command = tuple[Any, ...]
 

@@ -26,9 +26,9 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
 
-from keyspace.breaker import CircuitBreaker
+from keyspace.io.breaker import CircuitBreaker
 from keyspace.errors import KeyspaceError
-from keyspace.timeouts import Timeouts
+from keyspace.io.budgets import Timeouts
 
 log = logging.getLogger("keyspace.health")
 
@@ -39,7 +39,7 @@ class PoolExhausted(KeyspaceError, ConnectionError):
 
 @dataclass(frozen=True, slots=True)
 class LinkOptions:
-    """Connection behaviour for one server (see keyspace.settings for the variables)."""
+    """Connection behaviour for one server (see keyspace.io.settings for the variables)."""
 
     max_connections: int = 50
     pool_timeout: float = 2.0  # how long a caller waits for a free connection
@@ -315,7 +315,7 @@ class ClusterLink(ServerLink):
         return list(self._known)
 
     def learn(self, slots_reply: Any) -> None:
-        from keyspace.cluster import Node
+        from keyspace.core.slots import Node
 
         for entry in slots_reply:
             for member in entry[2:]:

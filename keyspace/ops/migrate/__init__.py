@@ -1,6 +1,6 @@
 """Versioned, locked, resumable data migrations (``keyspace migrate …``)."""
 
-from keyspace.migrate.operations import (
+from keyspace.ops.migrate.operations import (
     ApplyTtlPolicy,
     CopyKeys,
     DecryptFields,
@@ -11,8 +11,8 @@ from keyspace.migrate.operations import (
     RotateKeys,
     TransformValues,
 )
-from keyspace.migrate.runner import MigrationError, Report, Runner, load_migrations
-from keyspace.migrate.state import LockHeld, LockLost
+from keyspace.ops.migrate.runner import MigrationError, Report, Runner, load_migrations
+from keyspace.ops.migrate.state import LockHeld, LockLost
 
 __all__ = [
     "ApplyTtlPolicy",

@@ -4,7 +4,7 @@ An operation is a generator: it yields :class:`Call` (a batch of Redis
 commands, sent as one round trip) and receives the list of raw replies, or it
 yields :class:`Emit` to stream an item to the caller (scan).  Its return value
 is the operation's result.  The sync and the asyncio mapper only *drive* these
-generators (see ``keyspace.driver``), so no decision is ever written twice.
+generators (see ``keyspace.io.executors``), so no decision is ever written twice.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from keyspace import codec, scripts
-from keyspace.cluster import cursor_done
-from keyspace.codec import CodecContext
+from keyspace.core import codec, scripts
+from keyspace.core.slots import cursor_done
+from keyspace.core.codec import CodecContext
 from keyspace.errors import (
     BulkReadError,
     CorruptValue,
@@ -27,7 +27,7 @@ from keyspace.errors import (
     ValidationFailed,
     WrongType,
 )
-from keyspace.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
+from keyspace.core.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
 
 T = TypeVar("T")
 Command = tuple[Any, ...]
@@ -332,7 +332,7 @@ def per_slot(script: scripts.Script, keys: list[str], args: list[Any], cluster: 
     """
     if not cluster or len(keys) == 1:
         return [scripts.call(script, keys, args)]
-    from keyspace.cluster import slot_of
+    from keyspace.core.slots import slot_of
 
     groups: dict[int, list[str]] = {}
     for key in keys:
@@ -484,7 +484,7 @@ def _validated_partial(
         try:
             cls.__pydantic_validator__.validate_assignment(carrier, name, value)
         except ValidationError as exc:
-            from keyspace.model import validation_error
+            from keyspace.core.model import validation_error
 
             raise validation_error(exc, model=spec.name, key=key) from None
     return carrier
@@ -515,7 +515,7 @@ def _update_json(
         try:
             new = spec.model.model_validate(data)
         except ValidationError as exc:
-            from keyspace.model import validation_error
+            from keyspace.core.model import validation_error
 
             raise validation_error(exc, model=spec.name, key=key) from None
         set_unknown(new, get_unknown(current))
@@ -574,7 +574,7 @@ def _members(
     try:
         carrier = spec.model.model_validate({**texts, element.name: list(values)})
     except ValidationError as exc:
-        from keyspace.model import validation_error
+        from keyspace.core.model import validation_error
 
         raise validation_error(exc, model=spec.name, key=key) from None
     return codec.encode_members(carrier, key, ctx)

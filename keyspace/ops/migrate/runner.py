@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keyspace.cluster import cursor_done
-from keyspace.commands import ErrorReply
+from keyspace.core.slots import cursor_done
+from keyspace.core.programs import ErrorReply
 from keyspace.errors import KeyspaceError
 from keyspace.mapper import Mapper
-from keyspace.migrate.operations import (
+from keyspace.ops.migrate.operations import (
     Decision,
     Hook,
     Migration,
@@ -34,9 +34,9 @@ from keyspace.migrate.operations import (
     OperationContext,
     classify_fields,
 )
-from keyspace.migrate.state import LeaseLock, StateStore, now_iso
-from keyspace.model import ModelSpec
-from keyspace.registry import Registry, default_registry
+from keyspace.ops.migrate.state import LeaseLock, StateStore, now_iso
+from keyspace.core.model import ModelSpec
+from keyspace.core.registry import Registry, default_registry
 
 MAX_CONFLICT_RETRIES = 10
 MAX_KEYS_PER_ERROR = 50
@@ -310,7 +310,7 @@ class Runner:
 
     def rotate_keys(self) -> Report:
         """Re-encrypt every token not under the current key (same lock, checkpoints, CAS)."""
-        from keyspace.migrate.operations import RotateKeys
+        from keyspace.ops.migrate.operations import RotateKeys
 
         with LeaseLock(self.execute, self.lease, "rotate-keys") as lock:
             report = self._run_ops("rotate-keys", [RotateKeys()], lock)

@@ -9,7 +9,7 @@ Only failures to *reach* the server count: an error reply (WRONGTYPE, a
 script error, a failed WATCH) proves the server is up and counts as success.
 While open, calls fail in microseconds without touching a socket.  The
 breaker is thread-safe and also serves asyncio (its critical sections never
-await).  State changes are logged on ``keyspace.breaker`` and readable with
+await).  State changes are logged on ``keyspace.io.breaker`` and readable with
 :meth:`snapshot` (``keyspace doctor`` shows them).
 """
 
@@ -24,7 +24,7 @@ from typing import Literal
 
 from keyspace.errors import KeyspaceError
 
-log = logging.getLogger("keyspace.breaker")
+log = logging.getLogger("keyspace.io.breaker")
 State = Literal["closed", "open", "half-open"]
 
 

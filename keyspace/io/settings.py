@@ -17,11 +17,11 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from keyspace.crypto import Keyring
+from keyspace.core.crypto import Keyring
 from keyspace.errors import KeyspaceError
-from keyspace.link import LinkOptions
-from keyspace.timeouts import Timeouts
-from keyspace.ttl import parse_duration
+from keyspace.io.links import LinkOptions
+from keyspace.io.budgets import Timeouts
+from keyspace.core.ttl import parse_duration
 
 
 class ConfigError(KeyspaceError, ValueError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from keyspace.errors import TemplateError
-from keyspace.model import ModelSpec
-from keyspace.template import KeyTemplate
+from keyspace.core.model import ModelSpec
+from keyspace.core.template import KeyTemplate
 
 
 class Registry:

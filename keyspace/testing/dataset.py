@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyspace.crypto import Keyring, generate_key
+from keyspace.core.crypto import Keyring, generate_key
 
 SYMBOLS = ("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP")
 EXCHANGES = ("okx", "binance")

@@ -1,6 +1,6 @@
 """Redis Cluster: slot routing, topology and the cluster-wide SCAN cursor.  Pure.
 
-The executors (``keyspace.driver``) route every command of a batch to the
+The executors (``keyspace.io.executors``) route every command of a batch to the
 primary that owns its key's slot, send one pipeline per node, and put the
 replies back in order; MOVED/ASK replies and connection failures refresh the
 topology (CLUSTER SLOTS) and resend.  Keyless commands are answered

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from keyspace.crypto import Keyring
+from keyspace.core.crypto import Keyring
 from keyspace.errors import (
     CorruptValue,
     EncryptionKeyMissing,
@@ -31,7 +31,7 @@ from keyspace.errors import (
     UndecryptableValue,
     ValidationFailed,
 )
-from keyspace.model import (
+from keyspace.core.model import (
     FieldSpec,
     KeyspaceModel,
     ModelSpec,
@@ -40,7 +40,7 @@ from keyspace.model import (
     to_text,
     validation_error,
 )
-from keyspace.secret import reveal
+from keyspace.core.secret import reveal
 
 log = logging.getLogger("keyspace.secrets")
 

@@ -1,0 +1,1 @@
+"""The I/O layer: executors that run the core's programs, links, breaker, budgets, settings, context."""

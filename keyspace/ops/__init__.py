@@ -1,0 +1,1 @@
+"""Operator engines built on the public core: migrations, inspection (stats, doctor), backup."""
