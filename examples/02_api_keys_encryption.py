@@ -9,7 +9,7 @@ from _common import parse
 from cryptography.fernet import Fernet
 
 from keyspace import Keyring, Mapper, generate_key
-from keyspace.ops.migrate import Runner
+from keyspace import Runner
 from models import UserApiKeys
 
 UID = "500000000000000777"

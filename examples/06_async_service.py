@@ -11,7 +11,7 @@ from decimal import Decimal
 from _common import parse
 
 from keyspace import AsyncMapper
-from keyspace.io.context import redis_context
+from keyspace import redis_context
 from models import Position, TradingStatus
 
 

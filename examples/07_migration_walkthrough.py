@@ -13,7 +13,7 @@ from _common import parse, require_empty
 from keyspace import Keyring, Mapper, generate_key
 from keyspace.testing.dataset import seed
 from keyspace.ops.inspect import run_doctor
-from keyspace.ops.migrate import Runner
+from keyspace import Runner
 
 
 def main() -> None:

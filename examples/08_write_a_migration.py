@@ -12,11 +12,11 @@ from pathlib import Path
 from _common import parse
 
 from keyspace import Mapper
-from keyspace.ops.migrate import Runner
+from keyspace import Runner
 from models import UserPreferences
 
 MIGRATION = '''
-from keyspace.ops.migrate import Migration, TransformValues
+from keyspace import Migration, TransformValues
 
 
 def upper_language(fields):

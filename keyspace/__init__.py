@@ -1,28 +1,21 @@
-"""keyspace: a schema-driven, typed, encrypted object mapper for Redis."""
+"""keyspace: a schema-driven, typed, encrypted object mapper for Redis.
+
+Everything a user needs is importable from here; the modules behind these
+names (``keyspace.core``, ``keyspace.io``, ``keyspace.ops``) are private.
+The operator engines (migrations, inspection, backup) load on first use, so
+``import keyspace`` costs only the core and the mapper.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging as _logging
+from typing import TYPE_CHECKING, Any
 
 from keyspace.core.codec import CodecContext
-from keyspace.core.programs import ScanError
 from keyspace.core.crypto import Keyring, generate_key
-from keyspace.errors import (
-    BulkReadError,
-    CorruptValue,
-    EncryptionError,
-    EncryptionKeyMissing,
-    InvalidKeyValue,
-    KeyConfigError,
-    KeyspaceError,
-    ModelDeclarationError,
-    NotFound,
-    PlaintextSecret,
-    ReadOnlyModel,
-    ServerError,
-    TemplateError,
-    UndecryptableValue,
-    ValidationFailed,
-    WrongType,
-)
-from keyspace.mapper import AsyncMapper, Mapper, ServerUnavailable
 from keyspace.core.model import (
+    AnyModel,
     CounterModel,
     HashModel,
     JsonModel,
@@ -34,17 +27,107 @@ from keyspace.core.model import (
 from keyspace.core.registry import Registry, default_registry
 from keyspace.core.secret import Encrypted
 from keyspace.core.template import KeyTemplate
+from keyspace.errors import (
+    BackupError,
+    BulkReadError,
+    CircuitOpen,
+    ConfigError,
+    CorruptValue,
+    EncryptionError,
+    EncryptionKeyMissing,
+    InvalidKeyValue,
+    KeyConfigError,
+    KeyspaceError,
+    LockHeld,
+    LockLost,
+    MigrationError,
+    ModelDeclarationError,
+    NotFound,
+    OperationTimeout,
+    PlaintextSecret,
+    PoolExhausted,
+    ReadOnlyModel,
+    ScanError,
+    ServerError,
+    ServerUnavailable,
+    TemplateError,
+    UndecryptableValue,
+    ValidationFailed,
+    WrongType,
+)
+from keyspace.io.links import LinkOptions
+from keyspace.mapper import AsyncMapper, Mapper
+
+__version__ = "0.2.0"
+
+# name -> module, imported on first access (PEP 562)
+_LAZY = {
+    "redis_context": "keyspace.io.context",
+    "redis_context_sync": "keyspace.io.context",
+    "celery_settings": "keyspace.io.celery",
+    "Settings": "keyspace.io.settings",
+    "Migration": "keyspace.ops.migrate",
+    "Operation": "keyspace.ops.migrate",
+    "EncryptFields": "keyspace.ops.migrate",
+    "DecryptFields": "keyspace.ops.migrate",
+    "RotateKeys": "keyspace.ops.migrate",
+    "ApplyTtlPolicy": "keyspace.ops.migrate",
+    "CopyKeys": "keyspace.ops.migrate",
+    "TransformValues": "keyspace.ops.migrate",
+    "Hook": "keyspace.ops.migrate",
+    "Runner": "keyspace.ops.migrate",
+    "Report": "keyspace.ops.migrate",
+    "load_migrations": "keyspace.ops.migrate",
+}
+
+if TYPE_CHECKING:
+    from keyspace.io.celery import celery_settings
+    from keyspace.io.context import redis_context, redis_context_sync
+    from keyspace.io.settings import Settings
+    from keyspace.ops.migrate import (
+        ApplyTtlPolicy,
+        CopyKeys,
+        DecryptFields,
+        EncryptFields,
+        Hook,
+        Migration,
+        Operation,
+        Report,
+        RotateKeys,
+        Runner,
+        TransformValues,
+        load_migrations,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keyspace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "AnyModel",
+    "ApplyTtlPolicy",
     "AsyncMapper",
+    "BackupError",
     "BulkReadError",
+    "CircuitOpen",
     "CodecContext",
+    "ConfigError",
+    "CopyKeys",
     "CorruptValue",
     "CounterModel",
+    "DecryptFields",
+    "EncryptFields",
     "Encrypted",
     "EncryptionError",
     "EncryptionKeyMissing",
     "HashModel",
+    "Hook",
     "InvalidKeyValue",
     "JsonModel",
     "KeyConfigError",
@@ -52,27 +135,43 @@ __all__ = [
     "Keyring",
     "KeyspaceError",
     "KeyspaceModel",
+    "LinkOptions",
     "ListModel",
+    "LockHeld",
+    "LockLost",
     "Mapper",
+    "Migration",
+    "MigrationError",
     "ModelDeclarationError",
     "NotFound",
+    "Operation",
+    "OperationTimeout",
     "PlaintextSecret",
+    "PoolExhausted",
     "ReadOnlyModel",
     "Registry",
+    "Report",
+    "RotateKeys",
+    "Runner",
     "ScanError",
     "ServerError",
     "ServerUnavailable",
     "SetModel",
+    "Settings",
     "StringModel",
     "TemplateError",
+    "TransformValues",
     "UndecryptableValue",
     "ValidationFailed",
     "WrongType",
+    "__version__",
+    "celery_settings",
     "default_registry",
     "generate_key",
+    "load_migrations",
+    "redis_context",
+    "redis_context_sync",
 ]
-
-import logging as _logging
 
 # A library never decides where log records go (the application does).
 _logging.getLogger("keyspace").addHandler(_logging.NullHandler())

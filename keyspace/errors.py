@@ -150,3 +150,52 @@ class UndecryptableValue(EncryptionError):
 
 class PlaintextSecret(EncryptionError):
     """Legacy plaintext in an encrypted field while KEYSPACE_PLAINTEXT_READS=forbid."""
+
+
+class ScanError(BulkReadError):
+    """Raised after a scan that met undecodable items (all good items were yielded)."""
+
+    def __init__(self, errors: list[KeyspaceError], *, model: str) -> None:
+        super().__init__([], errors, model=model)
+
+
+# --- reaching the server -------------------------------------------------------------
+
+
+class ServerUnavailable(KeyspaceError, ConnectionError):
+    """The Redis server a model lives on cannot be reached (or timed out)."""
+
+
+class OperationTimeout(KeyspaceError, TimeoutError):
+    """A Redis call exceeded its time budget."""
+
+
+class CircuitOpen(KeyspaceError, ConnectionError):
+    """The server's breaker is open: the call failed fast without touching the network."""
+
+
+class PoolExhausted(KeyspaceError, ConnectionError):
+    """Every pooled connection stayed in use for the whole wait."""
+
+
+class ConfigError(KeyspaceError, ValueError):
+    """Missing or invalid configuration; names the variable, never its secret value."""
+
+
+# --- operator engines ----------------------------------------------------------------
+
+
+class MigrationError(KeyspaceError):
+    """A migration cannot be loaded or run as asked."""
+
+
+class LockHeld(KeyspaceError):
+    """Another runner holds the migration lock."""
+
+
+class LockLost(KeyspaceError):
+    """Our lease expired or was taken (the run stops before writing more)."""
+
+
+class BackupError(KeyspaceError):
+    """A backup file that cannot be restored (damaged, foreign, or conflicting keys)."""

@@ -17,31 +17,31 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace.core import programs as commands
-from keyspace.io import clients as connection
-from keyspace.io import executors as driver
-from keyspace.io.breaker import CircuitOpen
 from keyspace.core.codec import CodecContext, PlaintextPolicy
 from keyspace.core.crypto import Keyring
-from keyspace.errors import KeyspaceError, ModelDeclarationError
+from keyspace.core.model import KeyspaceModel, ModelSpec
+from keyspace.errors import (
+    CircuitOpen,
+    KeyspaceError,
+    ModelDeclarationError,
+    OperationTimeout,
+    PoolExhausted,
+    ServerUnavailable,
+)
+from keyspace.io import clients as connection
+from keyspace.io import executors as driver
 from keyspace.io.links import (
     AsyncHealthMonitor,
     ClusterLink,
     HealthMonitor,
     LinkOptions,
-    PoolExhausted,
     ServerLink,
     async_link,
     sync_link,
 )
-from keyspace.core.model import KeyspaceModel, ModelSpec
-from keyspace.io.budgets import OperationTimeout
 
 M = TypeVar("M", bound=KeyspaceModel)
 _UNSET: Any = object()
-
-
-class ServerUnavailable(KeyspaceError, ConnectionError):
-    """The Redis server a model lives on cannot be reached (or timed out)."""
 
 
 def _spec(model: type[KeyspaceModel] | KeyspaceModel) -> ModelSpec:

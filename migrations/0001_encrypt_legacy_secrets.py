@@ -5,7 +5,7 @@ values, wrong types and corrupt documents are reported and left untouched.
 Down: decrypt back to plaintext (needs --allow-plaintext).
 """
 
-from keyspace.ops.migrate import DecryptFields, EncryptFields, Migration
+from keyspace import DecryptFields, EncryptFields, Migration
 
 migration = Migration(
     id="0001",

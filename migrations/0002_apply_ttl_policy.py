@@ -4,7 +4,7 @@ Keys that already expire are left as they are (EXPIRE ... NX); keys of
 persistent models are never given an expiry.
 """
 
-from keyspace.ops.migrate import ApplyTtlPolicy, Migration
+from keyspace import ApplyTtlPolicy, Migration
 
 migration = Migration(
     id="0002",

@@ -22,12 +22,12 @@ import models
 from keyspace import HashModel, Keyring, Mapper, generate_key
 from keyspace.cli import app
 from keyspace.core.slots import slot_of
-from keyspace.testing.dataset import okx_uid, seed
-from keyspace.io.links import LinkOptions
-from keyspace.ops.migrate import Runner
-from keyspace.ops.migrate.state import checkpoint_key
-from keyspace.testing.server import running_cluster
 from keyspace.io.budgets import Timeouts
+from keyspace.io.links import LinkOptions
+from keyspace import Runner
+from keyspace.ops.migrate.state import checkpoint_key
+from keyspace.testing.dataset import okx_uid, seed
+from keyspace.testing.server import running_cluster
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ from cryptography.fernet import Fernet
 
 import models
 from keyspace import Keyring, Mapper, generate_key
-from keyspace.testing.dataset import okx_uid, seed
-from keyspace.ops.migrate import LockHeld, MigrationError, Runner
+from keyspace.errors import LockHeld, MigrationError
+from keyspace import Runner
 from keyspace.ops.migrate.state import APPLIED, LOCK, LeaseLock, checkpoint_key
+from keyspace.testing.dataset import okx_uid, seed
 
 SECRET_FIELDS = (b"api_key", b"api_secret", b"passphrase")
 

@@ -17,12 +17,12 @@ import pytest
 import redis
 
 from keyspace import AsyncMapper, Mapper
-from keyspace.io.breaker import CircuitBreaker, CircuitOpen
-from keyspace.io.context import redis_context, redis_context_sync
-from keyspace.io.links import LinkOptions, PoolExhausted, in_use
-from keyspace.mapper import ServerUnavailable
+from keyspace.errors import CircuitOpen, OperationTimeout, PoolExhausted, ServerUnavailable
+from keyspace.io.breaker import CircuitBreaker
+from keyspace.io.budgets import Timeouts
+from keyspace import redis_context, redis_context_sync
+from keyspace.io.links import LinkOptions, in_use
 from keyspace.testing.server import RedisServer, running_server
-from keyspace.io.budgets import OperationTimeout, Timeouts
 from tests.models_for_tests import TStatus
 
 FAST = LinkOptions(

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from keyspace import AsyncMapper, KeyConfigError, Mapper, generate_key
-from keyspace.io.settings import ConfigError, Settings
+from keyspace.errors import ConfigError
+from keyspace.io.settings import Settings
 
 
 def test_missing_server_configuration_names_the_variables() -> None:

@@ -54,8 +54,8 @@ def load_models() -> Any:
 
 def mapper_for(url: str | None) -> Any:
     """The app/celery mapper for the CLI: ``--url`` or the environment (never a silent fallback)."""
-    from keyspace.mapper import Mapper
     from keyspace.io.settings import Settings
+    from keyspace.mapper import Mapper
 
     settings = Settings.load()
     if url is None:
@@ -82,7 +82,7 @@ def handle_errors(fn: F) -> F:
         except Exception as exc:
             if os.environ.get("KEYSPACE_DEBUG") == "1" or "--debug" in sys.argv:
                 raise
-            from keyspace.ops.migrate.state import LockHeld
+            from keyspace.errors import LockHeld
 
             code = LOCKED if isinstance(exc, LockHeld) else (USAGE if _is_usage(exc) else FAILED)
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
@@ -92,8 +92,7 @@ def handle_errors(fn: F) -> F:
 
 
 def _is_usage(exc: Exception) -> bool:
-    from keyspace.errors import KeyConfigError
-    from keyspace.io.settings import ConfigError
+    from keyspace.errors import ConfigError, KeyConfigError
 
     return isinstance(exc, ConfigError | KeyConfigError | KeyError) or type(exc).__name__ == "MigrationError"
 

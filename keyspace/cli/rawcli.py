@@ -197,7 +197,8 @@ def _split_flags(argv: list[str]) -> tuple[list[str], bool]:
 
 def remote_main(argv: list[str] | None = None) -> None:
     """redis-remote [--force] [COMMAND ARGS…]: the app server from .env."""
-    from keyspace.io.settings import ConfigError, Settings
+    from keyspace.errors import ConfigError
+    from keyspace.io.settings import Settings
 
     args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -215,7 +216,8 @@ def remote_main(argv: list[str] | None = None) -> None:
 
 def local_main(argv: list[str] | None = None) -> None:
     """redis-local [DB] [--force] [COMMAND ARGS…]: the local (celery) server, DB from the first argument."""
-    from keyspace.io.settings import ConfigError, Settings
+    from keyspace.errors import ConfigError
+    from keyspace.io.settings import Settings
 
     args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
     db: int | None = None

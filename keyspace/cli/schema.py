@@ -25,7 +25,8 @@ def schema(
     import models
     from keyspace.core.guide import as_json, as_markdown
     from keyspace.core.registry import default_registry
-    from keyspace.io.settings import ConfigError, Settings
+    from keyspace.errors import ConfigError
+    from keyspace.io.settings import Settings
 
     overrides: dict[str, int | None] = {}
     if not no_overrides:

@@ -24,13 +24,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from keyspace.core.crypto import Keyring
-from keyspace.errors import (
-    CorruptValue,
-    EncryptionKeyMissing,
-    PlaintextSecret,
-    UndecryptableValue,
-    ValidationFailed,
-)
 from keyspace.core.model import (
     FieldSpec,
     KeyspaceModel,
@@ -41,6 +34,13 @@ from keyspace.core.model import (
     validation_error,
 )
 from keyspace.core.secret import reveal
+from keyspace.errors import (
+    CorruptValue,
+    EncryptionKeyMissing,
+    PlaintextSecret,
+    UndecryptableValue,
+    ValidationFailed,
+)
 
 log = logging.getLogger("keyspace.secrets")
 

@@ -30,10 +30,10 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
 from keyspace.core.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
 from keyspace.core.template import KeyTemplate, segment_problem
 from keyspace.core.ttl import ttl_seconds
+from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
 
 Kind = Literal["hash", "string", "json", "set", "counter", "list"]
 REDIS_TYPES: dict[str, str] = {

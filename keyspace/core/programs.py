@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from keyspace.core import codec, scripts
-from keyspace.core.slots import cursor_done
 from keyspace.core.codec import CodecContext
+from keyspace.core.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
+from keyspace.core.slots import cursor_done
 from keyspace.errors import (
     BulkReadError,
     CorruptValue,
@@ -23,11 +24,11 @@ from keyspace.errors import (
     KeyspaceError,
     NotFound,
     ReadOnlyModel,
+    ScanError,
     ServerError,
     ValidationFailed,
     WrongType,
 )
-from keyspace.core.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
 
 T = TypeVar("T")
 Command = tuple[Any, ...]
@@ -310,13 +311,6 @@ def scan(
         for error in errors:
             on_error(error)
     return emitted
-
-
-class ScanError(BulkReadError):
-    """Raised after a scan that met undecodable items (all good items were yielded)."""
-
-    def __init__(self, errors: list[KeyspaceError], *, model: str) -> None:
-        super().__init__([], errors, model=model)
 
 
 # --- writes -----------------------------------------------------------------------

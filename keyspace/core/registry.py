@@ -8,10 +8,13 @@ server, and finds keys that belong to no model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from keyspace.errors import TemplateError
-from keyspace.core.model import ModelSpec
 from keyspace.core.template import KeyTemplate
+from keyspace.errors import TemplateError
+
+if TYPE_CHECKING:  # the model module registers into the registry: no runtime import back
+    from keyspace.core.model import ModelSpec
 
 
 class Registry:

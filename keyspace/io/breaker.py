@@ -22,14 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from keyspace.errors import KeyspaceError
+from keyspace.errors import CircuitOpen
 
-log = logging.getLogger("keyspace.io.breaker")
+log = logging.getLogger("keyspace.breaker")
 State = Literal["closed", "open", "half-open"]
-
-
-class CircuitOpen(KeyspaceError, ConnectionError):
-    """The server's breaker is open: the call failed fast without touching the network."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keyspace.errors import KeyspaceError
-
 FAST = frozenset(
     {
         "GET",
@@ -42,10 +40,6 @@ FAST = frozenset(
 )
 NORMAL = frozenset({"HGETALL", "MGET", "SMEMBERS", "LRANGE", "ZRANGE", "INFO", "MEMORY", "DUMP", "RESTORE"})
 SLOW = frozenset({"SCAN", "HSCAN", "SSCAN", "ZSCAN"})
-
-
-class OperationTimeout(KeyspaceError, TimeoutError):
-    """A Redis call exceeded its time budget."""
 
 
 @dataclass(frozen=True, slots=True)

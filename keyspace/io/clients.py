@@ -4,23 +4,35 @@
 is a new private server; ``memory://NAME`` is shared by every client of this
 process that names it (so a sync and an async mapper can see the same data).
 A trailing ``/N`` selects database N, as with Redis URLs.
+
+fakeredis is imported only when a ``memory://`` URL is used: production
+processes never load it (nor lupa, its Lua engine).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import fakeredis
 import redis
 import redis.asyncio
+
+if TYPE_CHECKING:
+    import fakeredis
 
 _MEMORY: dict[str, fakeredis.FakeServer] = {}
 _LOCK = threading.Lock()
 
 
+def _fakeredis() -> Any:
+    import fakeredis
+
+    return fakeredis
+
+
 def _memory(url: str) -> tuple[fakeredis.FakeServer, int]:
+    fakeredis = _fakeredis()
     parts = urlsplit(url)
     name = parts.netloc
     db = int(parts.path.strip("/") or 0)
@@ -46,7 +58,7 @@ def with_db(url: str, db: int) -> str:
 def sync_client(url: str, *, server: fakeredis.FakeServer | None = None, **options: Any) -> redis.Redis:
     if is_memory(url):
         fake, db = _memory(url)
-        return fakeredis.FakeRedis(server=server or fake, db=db)
+        return _fakeredis().FakeRedis(server=server or fake, db=db)
     return redis.Redis.from_url(url, **options)
 
 
@@ -55,7 +67,7 @@ def async_client(
 ) -> redis.asyncio.Redis:
     if is_memory(url):
         fake, db = _memory(url)
-        return fakeredis.FakeAsyncRedis(server=server or fake, db=db)
+        return _fakeredis().FakeAsyncRedis(server=server or fake, db=db)
     return redis.asyncio.Redis.from_url(url, **options)
 
 

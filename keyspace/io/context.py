@@ -30,8 +30,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from keyspace.errors import OperationTimeout
 from keyspace.io.links import ServerLink, async_link, retry_policy, sync_link
-from keyspace.io.budgets import OperationTimeout
 
 _DEFAULT: dict[tuple[int, str], ServerLink] = {}
 _LOCK = threading.Lock()

@@ -24,8 +24,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from keyspace.core import scripts
 from keyspace.core import slots as cluster
 from keyspace.core.programs import Call, Command, Emit, ErrorReply, Program
-from keyspace.io.links import PoolExhausted, ServerLink
-from keyspace.io.budgets import OperationTimeout
+from keyspace.errors import OperationTimeout, PoolExhausted
+from keyspace.io.links import ServerLink
 
 
 def pack(commands: Sequence[Command]) -> bytes:

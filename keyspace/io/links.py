@@ -27,14 +27,9 @@ from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
 
 from keyspace.io.breaker import CircuitBreaker
-from keyspace.errors import KeyspaceError
 from keyspace.io.budgets import Timeouts
 
 log = logging.getLogger("keyspace.health")
-
-
-class PoolExhausted(KeyspaceError, ConnectionError):
-    """Every pooled connection stayed in use for the whole wait."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,10 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyspace.core.crypto import Keyring
-from keyspace.errors import KeyspaceError
-from keyspace.io.links import LinkOptions
-from keyspace.io.budgets import Timeouts
 from keyspace.core.ttl import parse_duration
-
-
-class ConfigError(KeyspaceError, ValueError):
-    """Missing or invalid configuration; names the variable, never its secret value."""
+from keyspace.errors import ConfigError
+from keyspace.io.budgets import Timeouts
+from keyspace.io.links import LinkOptions
 
 
 class Settings(BaseSettings):

@@ -31,18 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from keyspace.core.slots import cursor_done
 from keyspace.core.programs import ErrorReply
-from keyspace.errors import KeyspaceError
 from keyspace.core.registry import Registry, default_registry
+from keyspace.core.slots import cursor_done
 from keyspace.core.template import glob_escape
+from keyspace.errors import BackupError
 
 FORMAT = "keyspace-backup"
 VERSION = 1
-
-
-class BackupError(KeyspaceError):
-    """A backup file that cannot be restored (damaged, foreign, or conflicting keys)."""
 
 
 def _digest(key: bytes, pttl: int, dump: bytes) -> str:

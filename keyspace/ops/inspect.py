@@ -15,9 +15,11 @@ from typing import Any
 
 from keyspace.core import codec
 from keyspace.core import programs as commands
-from keyspace.core.slots import cursor_done
+from keyspace.core.model import ModelSpec
 from keyspace.core.programs import ErrorReply
-from keyspace.io.executors import run
+from keyspace.core.registry import Registry, default_registry
+from keyspace.core.secret import reveal as reveal_value
+from keyspace.core.slots import cursor_done
 from keyspace.errors import (
     CorruptValue,
     EncryptionKeyMissing,
@@ -26,10 +28,8 @@ from keyspace.errors import (
     ValidationFailed,
     WrongType,
 )
+from keyspace.io.executors import run
 from keyspace.mapper import Mapper
-from keyspace.core.model import ModelSpec
-from keyspace.core.registry import Registry, default_registry
-from keyspace.core.secret import reveal as reveal_value
 
 MASK = "**********"
 INTERNAL_PREFIX = "keyspace:"

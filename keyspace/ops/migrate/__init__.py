@@ -1,5 +1,6 @@
 """Versioned, locked, resumable data migrations (``keyspace migrate …``)."""
 
+from keyspace.errors import LockHeld, LockLost, MigrationError
 from keyspace.ops.migrate.operations import (
     ApplyTtlPolicy,
     CopyKeys,
@@ -11,8 +12,7 @@ from keyspace.ops.migrate.operations import (
     RotateKeys,
     TransformValues,
 )
-from keyspace.ops.migrate.runner import MigrationError, Report, Runner, load_migrations
-from keyspace.ops.migrate.state import LockHeld, LockLost
+from keyspace.ops.migrate.runner import Report, Runner, load_migrations
 
 __all__ = [
     "ApplyTtlPolicy",

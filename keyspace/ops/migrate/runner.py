@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keyspace.core.slots import cursor_done
+from keyspace.core.model import ModelSpec
 from keyspace.core.programs import ErrorReply
-from keyspace.errors import KeyspaceError
+from keyspace.core.registry import Registry, default_registry
+from keyspace.core.slots import cursor_done
+from keyspace.errors import MigrationError
 from keyspace.mapper import Mapper
 from keyspace.ops.migrate.operations import (
     Decision,
@@ -35,16 +37,10 @@ from keyspace.ops.migrate.operations import (
     classify_fields,
 )
 from keyspace.ops.migrate.state import LeaseLock, StateStore, now_iso
-from keyspace.core.model import ModelSpec
-from keyspace.core.registry import Registry, default_registry
 
 MAX_CONFLICT_RETRIES = 10
 MAX_KEYS_PER_ERROR = 50
 _NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.py$")
-
-
-class MigrationError(KeyspaceError):
-    """A migration cannot be loaded or run as asked."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keyspace.core import scripts
-from keyspace.errors import KeyspaceError
+from keyspace.errors import LockHeld, LockLost
 
 PREFIX = "keyspace:migrations"
 APPLIED = f"{PREFIX}:applied"
@@ -35,14 +35,6 @@ Execute = Callable[[Sequence[tuple[Any, ...]]], list[Any]]
 
 def checkpoint_key(migration_id: str) -> str:
     return f"{PREFIX}:checkpoint:{migration_id}"
-
-
-class LockHeld(KeyspaceError):
-    """Another runner holds the migration lock."""
-
-
-class LockLost(KeyspaceError):
-    """Our lease expired or was taken (the run stops before writing more)."""
 
 
 def _text(value: Any) -> str:
