@@ -42,7 +42,7 @@ def run_keyspace(url: str, key: str) -> float:
     started = time.perf_counter()
     reports = Runner(mapper, batch=1000).up(to="0001")
     elapsed = time.perf_counter() - started
-    assert reports["0001"].ok, reports["0001"].as_dict()
+    assert reports["tradingboost/0001"].ok, reports["tradingboost/0001"].as_dict()
     mapper.close()
     return elapsed
 
@@ -86,7 +86,8 @@ def child_peak_memory(url: str, key: str) -> int:
     the migration itself holds; a child keeps the runs independent.
     """
     code = (
-        "import json, tracemalloc, models, keyspace.ops.migrate; from benchmarks.migration import run_keyspace; "
+        "import json, tracemalloc, models, keyspace.ops.migrate; "
+        "from benchmarks.migration import run_keyspace; "
         "tracemalloc.start(); "
         f"run_keyspace({url!r}, {key!r}); "
         "print(json.dumps({'peak': tracemalloc.get_traced_memory()[1]}))"

@@ -8,8 +8,7 @@ from __future__ import annotations
 from _common import parse
 from cryptography.fernet import Fernet
 
-from keyspace import Keyring, Mapper, generate_key
-from keyspace import Runner
+from keyspace import Keyring, Mapper, Runner, generate_key
 from models import UserApiKeys
 
 UID = "500000000000000777"

@@ -10,8 +10,7 @@ from decimal import Decimal
 
 from _common import parse
 
-from keyspace import AsyncMapper
-from keyspace import redis_context
+from keyspace import AsyncMapper, redis_context
 from models import Position, TradingStatus
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from _common import parse, require_empty
 
-from keyspace import Keyring, Mapper, generate_key
-from keyspace.testing.dataset import seed
+from keyspace import Keyring, Mapper, Runner, generate_key
 from keyspace.ops.inspect import run_doctor
-from keyspace import Runner
+from keyspace.testing.dataset import seed
 
 
 def main() -> None:
@@ -30,10 +29,10 @@ def main() -> None:
                 print(f"   doctor {check.status}: {check.name}: {check.message}")
 
         runner = Runner(mapper, batch=20)
-        plan = runner.plan()["0001"]
+        plan = runner.plan()["tradingboost/0001"]
         print(f"2. plan (writes nothing): {dict(plan.by_field)}; samples {plan.samples['UserApiKeys'][:2]}")
 
-        report = runner.up()["0001"]
+        report = runner.up()["tradingboost/0001"]
         print(
             f"3. up: changed {report.changed}, already done {report.already}, skipped {dict(report.skipped)}"
         )

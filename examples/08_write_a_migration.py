@@ -11,8 +11,7 @@ from pathlib import Path
 
 from _common import parse
 
-from keyspace import Mapper
-from keyspace import Runner
+from keyspace import Mapper, Runner
 from models import UserPreferences
 
 MIGRATION = '''
@@ -37,20 +36,22 @@ migration = Migration(
 
 def main() -> None:
     args = parse(__doc__ or "")
-    with Mapper.from_url(args.url) as mapper, tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "0901_upper_language.py").write_text(textwrap.dedent(MIGRATION))
+    with Mapper.from_url(args.url) as mapper, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "example_migrations"  # the folder's name is the namespace of its ids
+        folder.mkdir()
+        (folder / "0901_upper_language.py").write_text(textwrap.dedent(MIGRATION))
         for i in range(5):
             mapper.save(UserPreferences(user_id=f"example-{i}", language="ko" if i % 2 else "en"))
         runner = Runner(mapper, directory=folder)  # keyspace migrate up --dir FOLDER
-        print("pending:", [m.id for m in runner.pending()])  # ["0901"]
-        report = runner.up()["0901"]
+        print("pending:", [m.id for m in runner.pending()])  # ["example_migrations/0901"]
+        report = runner.up()["example_migrations/0901"]
         print("changed:", report.changed, "of", report.scanned)
         print("now:", sorted(p.model_extra["language"] for p in mapper.scan(UserPreferences)))
         assert all(p.model_extra["language"].isupper() for p in mapper.scan(UserPreferences))
         assert Runner(mapper, directory=folder).pending() == []
         for i in range(5):
             mapper.delete(UserPreferences, user_id=f"example-{i}")
-        runner.state.unmark("0901")  # an example leaves no migration state behind
+        runner.state.unmark("example_migrations/0901")  # an example leaves no migration state behind
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from keyspace import DecryptFields, EncryptFields, Migration
 
 migration = Migration(
     id="0001",
-    description="encrypt legacy plaintext secrets (every Encrypted field of every model)",
-    operations=[EncryptFields()],
-    down=[DecryptFields()],
+    description="encrypt legacy plaintext secrets of the TradingBoost schema",
+    operations=[EncryptFields(models=["UserApiKeys"])],
+    down=[DecryptFields(models=["UserApiKeys"])],
 )

@@ -18,6 +18,10 @@ from keyspace import AsyncMapper, Keyring, Mapper, generate_key
 from keyspace.testing.server import running_cluster, running_server
 
 TEST_KEY = generate_key()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The TradingBoost schema and migrations of this repository, wherever a test runs from
+# (keyspace finds an application by configuration: see keyspace/io/project.py).
+os.environ.setdefault("KEYSPACE_PROJECT", ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def deployment(server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         f"ENCRYPTION_KEY={key}\nREDIS_HEALTH_CHECK_INTERVAL=0\n"
     )
     for name in list(os.environ):
-        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")):
+        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")) and name != "KEYSPACE_PROJECT":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     app_client, celery_client = server.client(0), server.client(1)

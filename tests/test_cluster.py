@@ -19,12 +19,11 @@ import redis
 from typer.testing import CliRunner
 
 import models
-from keyspace import HashModel, Keyring, Mapper, generate_key
+from keyspace import HashModel, Keyring, Mapper, Runner, generate_key
 from keyspace.cli import app
 from keyspace.core.slots import slot_of
 from keyspace.io.budgets import Timeouts
 from keyspace.io.links import LinkOptions
-from keyspace import Runner
 from keyspace.ops.migrate.state import checkpoint_key
 from keyspace.testing.dataset import okx_uid, seed
 from keyspace.testing.server import running_cluster
@@ -94,7 +93,7 @@ def test_migration_on_the_cluster_resumes_per_node(cluster_url: str, rc: redis.R
 
     with pytest.raises(Crash):
         Runner(mapper, batch=50, progress=crash_after_some_batches).up()
-    checkpoints = rc.hgetall(checkpoint_key("0001"))
+    checkpoints = rc.hgetall(checkpoint_key("tradingboost/0001"))
     saved = json.loads(checkpoints[b"0:UserApiKeys:user:{okx_uid}:api:keys"])
     assert ":" in saved["cursor"] and not saved["done"]  # "<first slot of the node>:<node cursor>"
     node_slot = int(saved["cursor"].split(":")[0])
@@ -102,7 +101,7 @@ def test_migration_on_the_cluster_resumes_per_node(cluster_url: str, rc: redis.R
     done_before = sum(1 for k in data.plaintext_keys if rc.hget(k, "api_key").startswith(b"gAAAAA"))
     assert 0 < done_before < len(data.plaintext_keys)
     reports = Runner(mapper, batch=50).up()
-    assert reports["0001"].ok
+    assert reports["tradingboost/0001"].ok
     fernet_ok = all(
         keyring.classify(rc.hget(k, f)).kind == "current"
         for k in data.plaintext_keys
@@ -124,7 +123,7 @@ def test_cli_stats_scan_backup_restore_doctor_on_the_cluster(
 ) -> None:
     key = generate_key()
     for name in list(os.environ):
-        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")):
+        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")) and name != "KEYSPACE_PROJECT":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REDIS_CLUSTER", "1")

@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import redis
+
+from keyspace import Keyring, Mapper, Runner, generate_key
 from keyspace.io.settings import Settings
+from keyspace.testing.dataset import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -31,7 +36,55 @@ def test_the_add_a_model_steps_work_literally(tmp_path: Path) -> None:
                 command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
             )
             assert result.returncode == 0, (command, result.stdout, result.stderr)
-            assert "migrated: 1" in result.stdout
+            assert "migrated: 2" in result.stdout  # one currency set, one PIN encrypted
+
+
+def _write_steps(folder: Path) -> None:
+    section = README.split("## Add a model and a migration, step by step", 1)[1].split("\n## ", 1)[0]
+    for name, text in re.findall(r"<!-- file: (\S+) -->\n```python\n(.*?)```", section, re.S):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("order", ["after", "before"])
+def test_an_applications_0001_and_the_shipped_0001_are_different_migrations(
+    order: str, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's own migration, numbered 0001, on a server where TradingBoost's 0001 ran (or not yet)."""
+    _write_steps(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import shop_models  # the README's model (registered once per test session)
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    keyring = Keyring(generate_key())
+    mapper = Mapper.from_url(redis_url, keyring=keyring)
+    data = seed(client, None, users=6, plaintext_share=1.0, keyring=keyring, bad_keys=False)
+    client.hset("shop:wallet:7", mapping={"balance": "3", "withdraw_pin": "2468"})  # written by old code
+
+    def shipped() -> None:
+        reports = Runner(mapper).up()
+        assert reports["tradingboost/0001"].ok
+        assert reports["tradingboost/0001"].changed == len(data.plaintext_keys) > 0
+
+    def mine() -> None:
+        report = Runner(mapper, directory=tmp_path / "shop_migrations").up()["shop_migrations/0001"]
+        assert report.ok and report.changed == 2  # the currency, then the PIN
+
+    steps = [shipped, mine] if order == "after" else [mine, shipped]
+    for step in steps:
+        step()
+    wallet = mapper.get(shop_models.Wallet, user_id="7")
+    assert wallet.currency == "USDT" and wallet.withdraw_pin.get_secret_value() == "2468"
+    assert client.hget("shop:wallet:7", "withdraw_pin") != b"2468"
+    applied = Runner(mapper).state.applied()
+    assert {"tradingboost/0001", "shop_migrations/0001"} <= set(applied)
+    assert (
+        Runner(mapper).pending() == []
+        and Runner(mapper, directory=tmp_path / "shop_migrations").pending() == []
+    )
+    mapper.close()
 
 
 def test_the_embedded_key_guide_is_current() -> None:

@@ -32,24 +32,14 @@ URL_HELP = (
 
 
 def load_models() -> Any:
-    """Register the TradingBoost schema and the modules named in KEYSPACE_MODELS (comma-separated).
+    """Import the application's schema as configured (see keyspace.io.project); returns the registry.
 
-    The current directory is importable, so ``KEYSPACE_MODELS=shop_models`` finds
-    ``./shop_models.py``.  Returns the registry.
+    ``[tool.keyspace] models`` of the nearest pyproject.toml, plus KEYSPACE_MODELS
+    (comma-separated module names, the project's folder importable).
     """
-    import importlib
+    from keyspace.io.project import Project
 
-    import models  # noqa: F401  (the TradingBoost schema)
-    from keyspace.core.registry import default_registry
-
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    for name in filter(None, (n.strip() for n in os.environ.get("KEYSPACE_MODELS", "").split(","))):
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise KeyError(f"KEYSPACE_MODELS names {name!r}, which cannot be imported: {exc}") from None
-    return default_registry
+    return Project.discover().load_models()
 
 
 def mapper_for(url: str | None) -> Any:

@@ -14,7 +14,12 @@ from keyspace.cli.common import FAILED, OK, URL_HELP, emit_json, err, handle_err
 app = typer.Typer(help="Versioned, locked, resumable data migrations.", no_args_is_help=True)
 
 UrlOpt = typer.Option(None, "--url", help=URL_HELP)
-DirOpt = typer.Option(None, "--dir", help="migrations folder (default: the installed `migrations` package)")
+DirOpt = typer.Option(
+    None,
+    "--dir",
+    help="only this migrations folder (or configured location name); "
+    "default: every location of [tool.keyspace.migrations] / KEYSPACE_MIGRATIONS",
+)
 JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 BatchOpt = typer.Option(500, "--batch", min=1, help="keys per SCAN batch / pipeline")
 RateOpt = typer.Option(None, "--rate", min=1, help="at most this many keys per second (protects production)")
@@ -215,8 +220,11 @@ def stamp(
 @handle_errors
 def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bool = JsonOpt) -> None:
     """Every migration with its dependencies and what it does."""
-    from keyspace.ops.migrate import load_migrations
+    from keyspace.io.project import Project
+    from keyspace.ops.migrate import load_all
 
+    project = Project.discover()
+    locations = (project.location(directory),) if directory else project.require_migrations()
     rows: list[dict[str, Any]] = [
         {
             "id": m.id,
@@ -225,7 +233,7 @@ def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bo
             "operations": [op.describe() for op in m.operations],
             "down": m.down is not None,
         }
-        for m in load_migrations(directory)
+        for m in load_all(locations)
     ]
     if json_:
         emit_json(rows)

@@ -319,8 +319,6 @@ def _info_field(info: Any, name: str) -> str | None:
 
 
 def run_doctor(mapper: Mapper, *, okx_uid: str | None = None, sample: int | None = None) -> list[Check]:
-    import models as m
-
     checks = [_server_check(mapper, "app")]
     if mapper.links["celery"] is not mapper.links["app"]:
         checks.append(_server_check(mapper, "celery"))
@@ -427,6 +425,9 @@ def run_doctor(mapper: Mapper, *, okx_uid: str | None = None, sample: int | None
             )
         )
     if okx_uid is not None:
+        from types import SimpleNamespace
+
+        m = SimpleNamespace(**{spec.name: spec.model for spec in default_registry})
         checks.extend(_user_checks(mapper, m, okx_uid))
     return checks
 

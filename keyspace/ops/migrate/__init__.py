@@ -1,6 +1,9 @@
-"""Versioned, locked, resumable data migrations (``keyspace migrate …``)."""
+"""Versioned, locked, resumable data migrations (``keyspace migrate …``).
 
-from keyspace.errors import LockHeld, LockLost, MigrationError
+Migration scripts import what they need from ``keyspace`` itself
+(``from keyspace import Migration, EncryptFields``).
+"""
+
 from keyspace.ops.migrate.operations import (
     ApplyTtlPolicy,
     CopyKeys,
@@ -12,7 +15,7 @@ from keyspace.ops.migrate.operations import (
     RotateKeys,
     TransformValues,
 )
-from keyspace.ops.migrate.runner import Report, Runner, load_migrations
+from keyspace.ops.migrate.runner import Report, Runner, load_all, load_migrations
 
 __all__ = [
     "ApplyTtlPolicy",
@@ -20,14 +23,12 @@ __all__ = [
     "DecryptFields",
     "EncryptFields",
     "Hook",
-    "LockHeld",
-    "LockLost",
     "Migration",
-    "MigrationError",
     "Operation",
     "Report",
     "RotateKeys",
     "Runner",
     "TransformValues",
+    "load_all",
     "load_migrations",
 ]

@@ -395,7 +395,14 @@ class Hook(Operation):
 
 @dataclass
 class Migration:
-    """One numbered migration script's declaration."""
+    """One numbered migration script's declaration.
+
+    ``id`` is the script's number (``"0001"``) as written; once loaded from a
+    location it becomes ``"<location>/0001"`` (``number`` and ``location``
+    keep the parts), so two applications' ``0001`` never share a record.
+    ``depends_on`` names scripts of the same location by number, or of
+    another location as ``"<location>/<number>"``.
+    """
 
     id: str
     description: str
@@ -403,6 +410,8 @@ class Migration:
     depends_on: Sequence[str] = ()
     down: Sequence[Operation] | None = None
     source: str = field(default="", repr=False)  # the script's text (for the checksum)
+    number: str = field(default="", repr=False)
+    location: str = field(default="", repr=False)
 
     def all_operations(self) -> Iterable[Operation]:
         return iter(self.operations)

@@ -17,7 +17,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from keyspace.core.programs import ErrorReply
 from keyspace.core.registry import Registry, default_registry
 from keyspace.core.slots import cursor_done
 from keyspace.errors import MigrationError
+from keyspace.io.project import MigrationLocation, Project
 from keyspace.mapper import Mapper
 from keyspace.ops.migrate.operations import (
     Decision,
@@ -94,20 +95,25 @@ class Report:
         return report
 
 
-def load_migrations(directory: Path | str | None = None) -> list[Migration]:
-    """Every ``NNNN_name.py`` in ``directory`` (default: the ``migrations`` package), by id."""
-    if directory is None:
-        import migrations
+def load_migrations(location: MigrationLocation | Path | str) -> list[Migration]:
+    """Every ``NNNN_name.py`` of one location, with ids qualified by the location's name.
 
-        directory = Path(migrations.__file__).parent
-    directory = Path(directory)
+    A bare folder is a location named after the folder.  Only files named
+    ``NNNN_name.py`` are imported, and each must define ``migration = Migration(...)``.
+    """
+    if not isinstance(location, MigrationLocation):
+        path = Path(location)
+        location = MigrationLocation(path.resolve().name, path)
+    directory = Path(location.path)
+    if not directory.is_dir():
+        raise MigrationError(f"migrations location {location.name!r}: {directory} is not a folder")
     found: dict[str, Migration] = {}
     for path in sorted(directory.glob("*.py")):
         match = _NAME.match(path.name)
         if not match:
             continue
         source = path.read_text(encoding="utf-8")
-        module_name = f"keyspace_migration_{path.stem}"
+        module_name = f"keyspace_migration_{location.name}_{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -121,9 +127,25 @@ def load_migrations(directory: Path | str | None = None) -> list[Migration]:
                 f"{path.name} declares id {migration.id!r}; the file name says {match.group(1)!r}"
             )
         if migration.id in found:
-            raise MigrationError(f"two migrations have id {migration.id}")
+            raise MigrationError(f"two migrations of {location.name!r} have id {migration.id}")
         migration.source = source
+        migration.number = migration.id
+        migration.location = location.name
         found[migration.id] = migration
+    for migration in found.values():
+        migration.depends_on = tuple(
+            dep if "/" in dep else f"{location.name}/{dep}" for dep in migration.depends_on
+        )
+        migration.id = f"{location.name}/{migration.number}"
+    return list(found.values())
+
+
+def load_all(locations: Sequence[MigrationLocation]) -> list[Migration]:
+    """The migrations of every location, in dependency order (location order, then number)."""
+    found: dict[str, Migration] = {}
+    for location in locations:
+        for migration in load_migrations(location):
+            found[migration.id] = migration
     for migration in found.values():
         for dep in migration.depends_on:
             if dep not in found:
@@ -146,7 +168,7 @@ def _ordered(found: dict[str, Migration]) -> list[Migration]:
         state[mid] = 2
         out.append(found[mid])
 
-    for mid in sorted(found):
+    for mid in found:  # location order, then number (files are read sorted)
         visit(mid)
     return out
 
@@ -163,6 +185,8 @@ class Runner:
         mapper: Mapper,
         *,
         directory: Path | str | None = None,
+        locations: Sequence[MigrationLocation] | None = None,
+        project: Project | None = None,
         registry: Registry | None = None,
         batch: int = 500,
         rate: float | None = None,
@@ -173,7 +197,9 @@ class Runner:
         self.mapper = mapper
         self.execute = mapper._executors["app"]
         self.state = StateStore(self.execute)
-        self.directory = directory
+        self._directory = directory
+        self._locations = tuple(locations) if locations is not None else None
+        self._project = project
         self.registry = registry or default_registry
         self.batch = batch
         self.rate = rate
@@ -190,20 +216,59 @@ class Runner:
     # --- what exists --------------------------------------------------------------
 
     @property
+    def locations(self) -> tuple[MigrationLocation, ...]:
+        """The migration folders this runner reads (resolved on first use: rotate-keys needs none)."""
+        if self._locations is None:
+            project = self._project or Project.discover()
+            if self._directory is not None:
+                self._locations = (project.location(self._directory),)
+            else:
+                self._locations = project.require_migrations()
+                if self.registry is default_registry:
+                    project.load_models()  # the configured migrations act on the configured schema
+        return self._locations
+
+    @property
     def migrations(self) -> list[Migration]:
         if self._migrations is None:
-            self._migrations = load_migrations(self.directory)
+            self._migrations = load_all(self.locations)
         return self._migrations
 
     def find(self, migration_id: str) -> Migration:
-        for migration in self.migrations:
-            if migration.id == migration_id:
-                return migration
+        """A migration by its full id (``location/0001``) or, when unambiguous, its number."""
+        found = [m for m in self.migrations if migration_id in (m.id, m.number)]
+        if len(found) == 1:
+            return found[0]
         known = ", ".join(m.id for m in self.migrations)
-        raise MigrationError(f"no migration {migration_id!r} (known: {known})")
+        what = "ambiguous" if found else "no"
+        raise MigrationError(f"{what} migration {migration_id!r} (known: {known})")
+
+    def applied(self) -> dict[str, dict[str, Any]]:
+        """Applied records by full id.
+
+        Records written before ids were qualified by location (a bare ``0001``)
+        belong to the location whose script of that number has the recorded
+        checksum; any other bare record stays unknown (and its number pending).
+        """
+        records = self.state.applied()
+        out = {k: v for k, v in records.items() if "/" in k}
+        for bare, record in records.items():
+            if "/" in bare:
+                continue
+            for migration in self.migrations:
+                if (
+                    migration.number == bare
+                    and migration.id not in out
+                    and record.get("checksum") == checksum(migration)
+                ):
+                    out[migration.id] = record
+                    break
+            else:
+                out[bare] = record
+        return out
 
     def status(self) -> dict[str, Any]:
-        applied = self.state.applied()
+        applied = self.applied()
         rows = []
         for migration in self.migrations:
             record = applied.get(migration.id)
@@ -227,7 +292,7 @@ class Runner:
         return {"migrations": rows, "lock": self.state.lock_holder(), "applied_unknown": unknown}
 
     def pending(self, to: str | None = None) -> list[Migration]:
-        applied = self.state.applied()
+        applied = self.applied()
         todo = [m for m in self.migrations if m.id not in applied]
         if to is None:
             return todo
@@ -268,7 +333,8 @@ class Runner:
 
     def down(self, migration_id: str) -> Report:
         migration = self.find(migration_id)
-        applied = self.state.applied()
+        migration_id = migration.id
+        applied = self.applied()
         if migration_id not in applied:
             raise MigrationError(f"migration {migration_id} is not applied")
         dependants = [m.id for m in self.migrations if migration_id in m.depends_on and m.id in applied]
@@ -279,7 +345,11 @@ class Runner:
         with LeaseLock(self.execute, self.lease, "migrate down") as lock:
             report = self._run_ops(f"{migration.id}-down", migration.down, lock)
             if report.ok:
+                records = self.state.applied()
                 self.state.unmark(migration.id)
+                legacy = records.get(migration.number)
+                if legacy is not None and legacy.get("checksum") == checksum(migration):
+                    self.state.unmark(migration.number)  # the record written before ids had a location
             self.state.clear_checkpoints(f"{migration.id}-down")
         return report
 
@@ -288,7 +358,7 @@ class Runner:
         target = self.find(migration_id)
         stamped = []
         with LeaseLock(self.execute, self.lease, "migrate stamp"):
-            applied = self.state.applied()
+            applied = self.applied()
             for migration in self.migrations:
                 if migration.id in self._closure(target) and migration.id not in applied:
                     self.state.mark_applied(
