@@ -25,7 +25,7 @@ from keyspace.core.model import (
     StringModel,
 )
 from keyspace.core.registry import Registry, default_registry
-from keyspace.core.secret import Encrypted
+from keyspace.core.secret import Encrypted, Masked
 from keyspace.core.template import KeyTemplate
 from keyspace.errors import (
     BackupError,
@@ -50,6 +50,7 @@ from keyspace.errors import (
     ScanError,
     ServerError,
     ServerUnavailable,
+    SuspiciousValue,
     TemplateError,
     UndecryptableValue,
     ValidationFailed,
@@ -140,6 +141,7 @@ __all__ = [
     "LockHeld",
     "LockLost",
     "Mapper",
+    "Masked",
     "Migration",
     "MigrationError",
     "ModelDeclarationError",
@@ -159,6 +161,7 @@ __all__ = [
     "SetModel",
     "Settings",
     "StringModel",
+    "SuspiciousValue",
     "TemplateError",
     "TransformValues",
     "UndecryptableValue",

@@ -148,6 +148,13 @@ class UndecryptableValue(EncryptionError):
         super().__init__(f"{message}; keys tried: {tried}", model=model, key=key, field=field)
 
 
+class SuspiciousValue(UndecryptableValue):
+    """A stored secret that is not a clean token but carries one (a bytes repr, quotes, JSON…).
+
+    Neither decrypted nor taken as plaintext: doing either would guess.
+    """
+
+
 class PlaintextSecret(EncryptionError):
     """Legacy plaintext in an encrypted field while KEYSPACE_PLAINTEXT_READS=forbid."""
 

@@ -213,7 +213,7 @@ def test_two_runners_one_runs_the_other_refuses(env: tuple[str, redis.Redis, red
     key = generate_key()
     seed(app, celery, users=300, plaintext_share=1.0, keyring=Keyring(key), bad_keys=False)
     procs = [
-        run_cli(["migrate", "up", "--url", url, "--batch", "20", "--rate", "1500", "-q"], key)
+        run_cli(["migrate", "up", "--url", url, "--batch", "20", "--rate", "100", "-q"], key)
         for _ in range(2)
     ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]

@@ -38,6 +38,7 @@ from keyspace.errors import (
     CorruptValue,
     EncryptionKeyMissing,
     PlaintextSecret,
+    SuspiciousValue,
     UndecryptableValue,
     ValidationFailed,
 )
@@ -85,59 +86,102 @@ def encode_value(
 ) -> bytes | str:
     """Text (or token) for one value; ``jsonable`` is pydantic's JSON-mode dump of it.
 
-    For encrypted fields ``raw`` is the in-memory Secret (the dump is masked).
+    For secret fields ``raw`` is the in-memory Secret (the dump is masked).
+    An encrypted field is stored in the model's declared form
+    (``envelope + token``); an empty text is stored as ``""``, as the
+    application does (it never encrypts an empty value, and reads ``""`` back
+    as ``""``).
     """
-    if fs.encrypted:
-        keyring = ctx.require_keyring(model, key, fs.name)
+    if fs.secret:
         assert fs.plain is not None
         jsonable = fs.plain.dump_python(reveal(raw), mode="json")
         text = _dumps(jsonable) if fs.json else to_text(jsonable)
-        return keyring.encrypt(text.encode("utf-8"))
+        data = _utf8(text, model, key, fs.name)
+        if fs.masked or not data:
+            return data
+        return ctx.require_keyring(model, key, fs.name).seal(data, fs.envelope)
     if fs.json:
         try:
             return _dumps(jsonable)
-        except ValueError as exc:  # NaN / infinity have no JSON spelling
-            raise CorruptValue(f"cannot encode: {exc}", model=model, key=key, field=fs.name) from None
+        except ValueError:  # NaN / infinity have no JSON spelling
+            pass
+        # Raised outside the handler: the error being handled (which may quote the value)
+        # never rides along as __context__.
+        raise ValidationFailed(
+            "cannot encode: NaN and infinity have no JSON spelling", model=model, key=key, field=fs.name
+        )
     return to_text(jsonable)
 
 
+def _utf8(text: str, model: str, key: str | None, field_name: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass  # a lone surrogate; the error (which quotes the text) stays out of the chain
+    raise ValidationFailed(
+        "value is not encodable as UTF-8 (lone surrogate)", model=model, key=key, field=field_name
+    )
+
+
 def decode_value(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str) -> Any:
-    """The value to validate for one stored value (text, parsed JSON, or decrypted text)."""
+    """The value to validate for one stored value (text, parsed JSON, or decrypted text).
+
+    Errors are raised outside the ``except`` blocks on purpose: the exception
+    being handled (UnicodeDecodeError, JSONDecodeError) holds the value, which
+    may be a decrypted secret, and would otherwise ride along as ``__context__``.
+    """
     if fs.encrypted:
         stored = _decrypt(fs, stored, ctx, model, key)
+    problem = ""
     try:
         text = stored.decode("utf-8")
     except UnicodeDecodeError:
-        raise CorruptValue("stored value is not valid UTF-8", model=model, key=key, field=fs.name) from None
+        problem = "stored value is not valid UTF-8"
+    if problem:
+        raise CorruptValue(problem, model=model, key=key, field=fs.name)
     if fs.json:
         try:
             return json.loads(text)
         except ValueError:
-            raise CorruptValue(
-                "stored value is not valid JSON", model=model, key=key, field=fs.name
-            ) from None
+            problem = "stored value is not valid JSON"
+        except RecursionError:
+            problem = "stored value is JSON nested too deeply to read"
+        raise CorruptValue(problem, model=model, key=key, field=fs.name)
     return text
 
 
 def _decrypt(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str) -> bytes:
     keyring = ctx.require_keyring(model, key, fs.name)
-    verdict = keyring.classify(stored)
-    if verdict.kind == "current":
+    verdict = keyring.classify(stored, fs.envelope)
+    kind = verdict.kind
+    if kind == "current":
         assert verdict.plaintext is not None
         return verdict.plaintext
-    if verdict.kind == "old":
-        ctx.events["old_key"] += 1
-        assert verdict.plaintext is not None
-        return verdict.plaintext
-    if verdict.kind == "undecryptable":
-        ctx.events["undecryptable"] += 1
-        raise UndecryptableValue(
-            "stored value looks like a Fernet token but verifies under no configured key",
+    if kind in ("undecryptable", "suspicious"):
+        ctx.events[kind] += 1
+        error = SuspiciousValue if kind == "suspicious" else UndecryptableValue
+        raise error(
+            "stored value looks like a mangled Fernet token (a token inside another value); left as is"
+            if kind == "suspicious"
+            else f"stored value is an encrypted form, but {verdict.reason}",
             fingerprints=keyring.fingerprints,
             model=model,
             key=key,
             field=fs.name,
         )
+    if kind in ("old", "bare", "nested"):
+        # Readable, but not in the declared form under the current key: counted, so that
+        # `keyspace stats`/`doctor` show what `migrate up` / `rotate-keys` still has to do.
+        ctx.events["old_key" if kind == "old" else kind] += 1
+        if kind == "nested":
+            log.warning(
+                "nested encryption read (a token inside a token)",
+                extra={"keyspace_model": model, "keyspace_key": key, "keyspace_field": fs.name},
+            )
+        assert verdict.plaintext is not None
+        return verdict.plaintext
+    if kind == "empty":
+        return b""
     # legacy plaintext
     if ctx.plaintext_reads == "forbid":
         raise PlaintextSecret(
@@ -177,12 +221,15 @@ def _build(
     spec: ModelSpec, key: str, data: dict[str, Any], unknown: dict[str, Any] | None = None
 ) -> KeyspaceModel:
     try:
-        obj = spec.model.model_validate(data)
+        # the validator itself (model_validate's wrapper would cost a call on the hot path)
+        obj = spec.model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
-        raise validation_error(exc, model=spec.name, key=key) from None
-    if unknown:
-        set_unknown(obj, unknown)
-    return obj
+        error = validation_error(exc, model=spec.name, key=key)
+    else:
+        if unknown:
+            set_unknown(obj, unknown)
+        return obj
+    raise error  # outside the handler: pydantic's error quotes the (possibly secret) input
 
 
 # --- whole instances --------------------------------------------------------
@@ -283,12 +330,17 @@ def decode_json(
 ) -> KeyspaceModel | None:
     if reply is None:
         return None
+    problem = ""
     try:
         doc = json.loads(_as_bytes(reply))
     except UnicodeDecodeError:
-        raise CorruptValue("stored document is not valid UTF-8", model=spec.name, key=key) from None
+        problem = "stored document is not valid UTF-8"
     except ValueError:
-        raise CorruptValue("stored document is not valid JSON", model=spec.name, key=key) from None
+        problem = "stored document is not valid JSON"
+    except RecursionError:
+        problem = "stored document is JSON nested too deeply to read"
+    if problem:  # raised outside the handler: the parser's error quotes the document
+        raise CorruptValue(problem, model=spec.name, key=key)
     if not isinstance(doc, dict):
         raise CorruptValue(
             f"stored document is a JSON {type(doc).__name__}, not an object",
@@ -307,7 +359,7 @@ def decode_json(
         elif fs.encrypted:
             if not isinstance(value, str):
                 raise CorruptValue("encrypted value is not a string", model=spec.name, key=key, field=name)
-            data[name] = decode_value(fs, value.encode("utf-8"), ctx, spec.name, key)
+            data[name] = decode_value(fs, _utf8(value, spec.name, key, name), ctx, spec.name, key)
         else:
             data[name] = value
     return _build(spec, key, data, unknown)
@@ -316,17 +368,22 @@ def decode_json(
 def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> str:
     spec = obj.__keyspace__
     doc: dict[str, Any] = dict(get_unknown(obj) or {})
-    doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields)))
-    for name in spec.encrypted_fields:
+    extras = obj.__pydantic_extra__ or {}
+    doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields) | set(extras)))
+    doc.update(extras)  # as given: pydantic's JSON dump would turn NaN into null silently
+    for name in spec.secret_fields:
         raw = getattr(obj, name)
         if raw is None:
             continue
-        token = encode_value(spec.value_fields[name], None, raw, ctx, spec.name, key)
-        doc[name] = token.decode("ascii") if isinstance(token, bytes) else token
+        stored = encode_value(spec.value_fields[name], None, raw, ctx, spec.name, key)
+        doc[name] = stored.decode("utf-8") if isinstance(stored, bytes) else stored
     try:
         return _dumps(doc)
-    except ValueError as exc:
-        raise CorruptValue(f"cannot encode: {exc}", model=spec.name, key=key) from None
+    except (ValueError, TypeError):
+        pass  # NaN/infinity, or a value JSON cannot hold; the error (quoting it) stays unchained
+    raise ValidationFailed(
+        "cannot encode the document: NaN, infinity or a value JSON cannot hold", model=spec.name, key=key
+    )
 
 
 def decode_scalar(

@@ -1,21 +1,32 @@
-"""Fernet keys, and telling what a stored secret really is.
+"""Fernet keys, the stored form of a secret, and telling what a stored secret really is.
 
-The application writes ``Fernet(ENCRYPTION_KEY).encrypt(value)`` tokens; older
-data is plaintext.  :class:`Keyring` reads both and decides, strictly, which
-one a stored value is:
+**The stored form is part of the schema.**  A model declares the envelope of
+its encrypted fields (``envelope="enc_v1:"`` for TradingBoost, whose
+application writes ``"enc_v1:" + Fernet token`` and reads any value without
+that prefix as plaintext: ``shared/security/encryption.py``).  Without a
+declared envelope a secret is stored as a bare Fernet token.
 
-* ``current``  - a token whose HMAC verifies under ENCRYPTION_KEY;
-* ``old``      - a token whose HMAC verifies under one of ENCRYPTION_OLD_KEYS;
-* ``plaintext``- not token-shaped at all (legacy data);
-* ``undecryptable`` - token-shaped (starts with ``gAAAAA`` or decodes to the
-  0x80 version byte) but verifies under no configured key: a truncated token,
-  garbage, or a token under a key we do not have.  Unlike Rails or
-  django-fernet-encrypted-fields we never hand such a value back as plaintext,
-  and the migrations never re-encrypt it.
+:meth:`Keyring.classify` decides, strictly, what a stored value is
+(HMAC verification is the only proof of "encrypted"):
 
-HMAC verification is the only proof of "encrypted"; the structure checks only
-decide between "plaintext" and "undecryptable" once verification failed, so
-the fast path costs one ``Fernet.decrypt``.  All of this is pure (no I/O).
+* ``current`` / ``old`` - the declared stored form, verified by ENCRYPTION_KEY /
+  by one of ENCRYPTION_OLD_KEYS;
+* ``bare``      - a bare token that verifies while the model declares an
+  envelope (written by older keyspace code): readable; the migration wraps it;
+* ``nested``    - a verified token whose plaintext is itself a (verified) token
+  or enveloped token, e.g. the application's ``encrypt_api_key`` applied to an
+  already encrypted value: readable as the innermost plaintext; repaired by
+  the migration (unwrapped, encrypted once);
+* ``plaintext`` - legacy plaintext (``empty`` for ``""``: nothing to encrypt);
+* ``undecryptable`` - token-shaped or enveloped but verified by no configured key
+  (truncated, tampered, or under a key we do not have): never guessed at;
+* ``suspicious`` - not a clean token, yet one is inside it: a Python bytes repr
+  ``b'gAAAA…'``, a token with surrounding spaces or quotes, a token inside
+  JSON, a mis-cased envelope.  Encrypting it would double-encrypt; reading it
+  as plaintext would hand a token to an exchange.  Left untouched, reported.
+
+All of this is pure (no I/O).  :func:`app_read` is the application's own
+reader rule, used by the migrations' read-equivalence check.
 """
 
 from __future__ import annotations
@@ -32,11 +43,23 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from keyspace.errors import KeyConfigError
 
-Classification = Literal["current", "old", "plaintext", "undecryptable"]
+Classification = Literal[
+    "current", "old", "bare", "nested", "plaintext", "empty", "undecryptable", "suspicious"
+]
+READABLE: frozenset[str] = frozenset({"current", "old", "bare", "nested", "plaintext", "empty"})
 TOKEN_PREFIX = "gAAAAA"  # base64 of the version byte 0x80 followed by a 2020s-era timestamp's zero bytes
 _PREFIX_BYTES = TOKEN_PREFIX.encode()
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_CLEAN_TOKEN = re.compile(rb"\A[A-Za-z0-9_-]+={0,2}\Z")
 _MIN_TOKEN_BYTES = 1 + 8 + 16 + 16 + 32  # version, timestamp, IV, one AES block, HMAC
+# A token-shaped run inside a longer value (the smallest token is 100 characters).
+_EMBEDDED_TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_\-]{60,}")
+# Envelope-looking prefixes (``enc_v1:``, ``ENC_V2:``): one in a value that is not exactly ours is suspicious.
+_ENVELOPE_LIKE = re.compile(rb"[A-Za-z]{2,8}_[vV][0-9]{1,3}:")
+MAX_LAYERS = 4  # how deep nested encryption is unwrapped before a value counts as undecryptable
+
+# The envelope of TradingBoost's application (shared/security/encryption.py: ENCRYPTION_PREFIX).
+ENC_V1 = "enc_v1:"
 
 
 def fingerprint(key: bytes | str) -> str:
@@ -76,13 +99,39 @@ def well_formed_token(value: bytes) -> bool:
     return len(raw) >= _MIN_TOKEN_BYTES and raw[0] == 0x80 and (len(raw) - 57) % 16 == 0
 
 
+def looks_suspicious(value: bytes, envelope: bytes) -> bool:
+    """A value that is not a clean (enveloped) token but carries one, or a foreign envelope."""
+    if _EMBEDDED_TOKEN.search(value):
+        return True
+    found = _ENVELOPE_LIKE.match(value.lstrip(b" \t\r\n\"'b"))
+    return found is not None and not (envelope and value.startswith(envelope))
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a stored value is; ``plaintext`` holds the decrypted or legacy bytes."""
+    """What a stored value is.
+
+    ``plaintext`` holds the innermost plaintext (decrypted, or the legacy
+    value itself) for readable kinds, else None; ``fingerprint`` names the key
+    that verified the outer layer; ``layers`` counts the tokens removed; ``old_inner``
+    tells whether any layer verified only under a retired key.
+    """
 
     kind: Classification
     plaintext: bytes | None
-    fingerprint: str | None = None  # the key that verified it
+    fingerprint: str | None = None
+    layers: int = 0
+    old_inner: bool = False
+    reason: str = ""
+
+    @property
+    def readable(self) -> bool:
+        return self.kind in READABLE
+
+    @property
+    def encrypted(self) -> bool:
+        """Verified token material (current, old, bare or nested)."""
+        return self.layers > 0
 
 
 def _load_key(value: str, variable: str) -> Fernet:
@@ -94,6 +143,10 @@ def _load_key(value: str, variable: str) -> Fernet:
             f"{variable} is not a valid Fernet key (expected 32 url-safe base64-encoded bytes, "
             "as printed by `keyspace keygen`)"
         ) from None
+
+
+def _as_envelope(envelope: bytes | str) -> bytes:
+    return envelope.encode("ascii") if isinstance(envelope, str) else envelope
 
 
 class Keyring:
@@ -129,34 +182,134 @@ class Keyring:
     def fingerprints(self) -> tuple[str, ...]:
         return (self.current_fingerprint, *self.old_fingerprints)
 
-    # --- the primitives the mapper and the migrations use -------------------
+    # --- writing ----------------------------------------------------------------
 
     def encrypt(self, plaintext: bytes) -> bytes:
-        """A standard Fernet token under the current key."""
+        """A standard (bare) Fernet token under the current key."""
         return self._current.encrypt(plaintext)
 
-    def classify(self, stored: bytes) -> Verdict:
-        """Decide what ``stored`` is, decrypting it when a key verifies it."""
-        if not token_shaped(stored):
-            # Not even shaped like a token, so no key could verify it: legacy plaintext.
-            return Verdict("plaintext", stored)
+    def seal(self, plaintext: bytes, envelope: bytes | str = b"") -> bytes:
+        """The stored form of a secret: ``envelope + token`` under the current key."""
+        return _as_envelope(envelope) + self._current.encrypt(plaintext)
+
+    def encrypt_many(self, values: Iterable[bytes]) -> list[bytes]:
+        return [self.encrypt(v) for v in values]
+
+    # --- reading ----------------------------------------------------------------
+
+    def _open(self, token: bytes) -> tuple[bytes, str, bool] | None:
+        """(plaintext, fingerprint, under an old key) of a token that verifies, else None."""
         try:
-            return Verdict("current", self._current.decrypt(stored), self.current_fingerprint)
+            return self._current.decrypt(token), self.current_fingerprint, False
         except (InvalidToken, TypeError, ValueError):
             pass
         for fernet, fp in zip(self._old, self.old_fingerprints, strict=True):
             try:
-                return Verdict("old", fernet.decrypt(stored), fp)
+                return fernet.decrypt(token), fp, True
             except (InvalidToken, TypeError, ValueError):
                 continue
-        return Verdict("undecryptable", None)
+        return None
+
+    def classify(self, stored: bytes, envelope: bytes | str = b"") -> Verdict:
+        """Decide what ``stored`` is for a field whose declared stored form uses ``envelope``."""
+        env = _as_envelope(envelope)
+        if env and stored.startswith(env):
+            token, form = stored[len(env) :], "enveloped"
+        elif stored.startswith(b"g") and token_shaped(stored):
+            token, form = stored, "bare"
+        elif not stored:
+            return Verdict("empty", b"")
+        elif looks_suspicious(stored, env):
+            return Verdict("suspicious", None, reason="a token or envelope inside another value")
+        else:
+            # Not shaped like a token, so no key could verify it: legacy plaintext.
+            return Verdict("plaintext", stored)
+        opened = self._open(token)
+        if opened is None:
+            what = "enveloped value" if form == "enveloped" else "token"
+            return Verdict("undecryptable", None, reason=f"{what} verified by no configured key")
+        if not _CLEAN_TOKEN.match(token):
+            # Fernet's base64 decoder skips stray characters, so "token\n" or "to ken" verify; the
+            # application's reader would still see the stray bytes: not a clean stored form.
+            return Verdict("suspicious", None, reason="a verified token with stray characters around it")
+        plaintext, fp, old = opened
+        layers, old_inner = 1, old
+        while True:
+            if env and plaintext.startswith(env):
+                inner = plaintext[len(env) :]
+            elif plaintext.startswith(b"g") and token_shaped(plaintext):
+                inner = plaintext
+            else:
+                break  # the innermost plaintext
+            if layers >= MAX_LAYERS:
+                return Verdict("undecryptable", None, fp, layers, reason="encrypted too many times over")
+            deeper = self._open(inner)
+            if deeper is None:
+                return Verdict(
+                    "undecryptable", None, fp, layers, reason="a token inside a token, under an unknown key"
+                )
+            plaintext, _, inner_old = deeper
+            layers += 1
+            old_inner = old_inner or inner_old
+        if layers > 1:
+            return Verdict("nested", plaintext, fp, layers, old_inner)
+        if form == "bare" and env:
+            return Verdict("bare", plaintext, fp, 1, old)
+        return Verdict("old" if old else "current", plaintext, fp, 1, old)
+
+    def classify_many(self, values: Iterable[bytes], envelope: bytes | str = b"") -> list[Verdict]:
+        return [self.classify(v, envelope) for v in values]
 
     def rotate(self, token: bytes) -> bytes:
-        """Re-encrypt a token under the current key, keeping its timestamp."""
+        """Re-encrypt a bare token under the current key, keeping its timestamp."""
         return self._multi.rotate(token)
 
-    def classify_many(self, values: Iterable[bytes]) -> list[Verdict]:
-        return [self.classify(v) for v in values]
+    def reseal(self, stored: bytes, envelope: bytes | str = b"") -> bytes:
+        """A verified single-layer value (enveloped or bare) re-encrypted under the current key,
+        in the declared stored form, keeping its timestamp (MultiFernet.rotate)."""
+        env = _as_envelope(envelope)
+        token = stored[len(env) :] if env and stored.startswith(env) else stored
+        return env + self._multi.rotate(token)
 
-    def encrypt_many(self, values: Iterable[bytes]) -> list[bytes]:
-        return [self.encrypt(v) for v in values]
+    # --- the application's reader rule ------------------------------------------------
+
+    def app_read(self, stored: bytes, envelope: bytes | str = b"") -> bytes:
+        """What the application's reader returns for ``stored``.
+
+        With an envelope (TradingBoost's ``decrypt_api_key``): a value that starts
+        with it has exactly one layer removed (a token no key verifies is returned
+        as stored, as the application's callers do); any other value is returned
+        unchanged.  Without an envelope: a bare token that verifies is opened,
+        anything else is returned unchanged.
+        """
+        env = _as_envelope(envelope)
+        if env:
+            if not stored.startswith(env):
+                return stored
+            opened = self._open(stored[len(env) :])
+        else:
+            if not (stored.startswith(b"g") and token_shaped(stored)):
+                return stored
+            opened = self._open(stored)
+        return stored if opened is None else opened[0]
+
+
+def read_equivalence_problem(
+    keyring: Keyring, old: bytes, new: bytes, envelope: bytes | str = b""
+) -> str | None:
+    """Why writing ``new`` over ``old`` would change the secret the application reads, or None.
+
+    The secret is what keyspace reads from ``old`` (the innermost plaintext:
+    for a nested value that is the repair's point); the application's reader
+    rule must return exactly that from ``new``, and ``new`` must be one layer
+    in the declared form (never an envelope around another token).
+    """
+    before = keyring.classify(old, envelope)
+    if not before.readable or before.plaintext is None:
+        return f"the stored value is {before.kind}: there is no secret to keep"
+    after = keyring.classify(new, envelope)
+    if after.kind not in ("current", "empty", "plaintext"):
+        return f"the new value would be {after.kind}, not one layer under the current key"
+    if keyring.app_read(new, envelope) != before.plaintext:
+        return "the application's reader would return another value than the stored secret"
+    return None

@@ -19,18 +19,25 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
+import re
 import types
 import typing
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from keyspace.core.secret import ENCRYPTED, is_encrypted_annotation, secret_inner_type
+from keyspace.core.secret import (
+    ENCRYPTED,
+    MASKED,
+    is_encrypted_annotation,
+    is_masked_annotation,
+    secret_inner_type,
+)
 from keyspace.core.template import KeyTemplate, segment_problem
 from keyspace.core.ttl import ttl_seconds
 from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
@@ -46,6 +53,7 @@ REDIS_TYPES: dict[str, str] = {
     "any": "any",
 }
 SERVERS = ("app", "celery")
+_ENVELOPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}:$")
 
 _SCALARS: tuple[type, ...] = (
     str,
@@ -91,6 +99,11 @@ def is_encrypted(info: FieldInfo) -> bool:
     return any(m is ENCRYPTED for m in info.metadata) or is_encrypted_annotation(info.annotation)
 
 
+def is_masked(info: FieldInfo) -> bool:
+    """Whether the field is declared ``Masked[...]``: a secret stored in plaintext by policy."""
+    return any(m is MASKED for m in info.metadata) or is_masked_annotation(info.annotation)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """How one value field (or the element of a set/list model) is stored."""
@@ -99,7 +112,13 @@ class FieldSpec:
     json: bool  # the (plain) value is stored as JSON text rather than as plain text
     encrypted: bool = False  # ... and then encrypted into a Fernet token
     required: bool = False
-    plain: TypeAdapter[Any] | None = None  # encrypted fields: dumps the revealed value
+    plain: TypeAdapter[Any] | None = None  # secret fields: dumps the revealed value
+    envelope: bytes = b""  # encrypted fields: the declared stored form (``enc_v1:`` + token)
+    masked: bool = False  # a secret stored in plaintext by policy (Masked[T])
+
+    @property
+    def secret(self) -> bool:
+        return self.encrypted or self.masked
 
 
 @dataclass(slots=True)
@@ -119,7 +138,8 @@ class ModelSpec:
     key_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
     value_names: frozenset[str] = frozenset()
     text_names: tuple[str, ...] = ()  # value fields stored as plain text (the fast path)
-    special_names: frozenset[str] = frozenset()  # JSON or encrypted value fields
+    special_names: frozenset[str] = frozenset()  # JSON, encrypted or masked value fields
+    envelope: str = ""  # the stored form of encrypted fields ("" = a bare Fernet token)
 
     @property
     def redis_type(self) -> str:
@@ -135,6 +155,15 @@ class ModelSpec:
         return tuple(n for n, f in self.value_fields.items() if f.encrypted)
 
     @property
+    def masked_fields(self) -> tuple[str, ...]:
+        """Secrets stored in plaintext by policy (their readers do not decrypt)."""
+        return tuple(n for n, f in self.value_fields.items() if f.masked)
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.value_fields.items() if f.secret)
+
+    @property
     def value_field(self) -> str:
         """The single value field of string, counter, set and list models."""
         return next(iter(self.value_fields))
@@ -147,10 +176,10 @@ class ModelSpec:
         try:
             typed = adapter.validate_python(value)
         except ValidationError as exc:
-            raise ValidationFailed(
-                _first_message(exc), model=self.name, field=name, errors=_clean(exc)
-            ) from None
-        return self._check_any(name, to_text(typed))
+            error = ValidationFailed(_first_message(exc), model=self.name, field=name, errors=_clean(exc))
+        else:
+            return self._check_any(name, to_text(typed))
+        raise error  # outside the handler: pydantic's error (which quotes the input) is not chained
 
     def _check_any(self, name: str, text: str) -> str:
         for template in self.templates:
@@ -284,6 +313,7 @@ class KeyspaceModel(BaseModel):
         extra="forbid",  # a typo in a constructor is an error, not a silently stored field
         validate_assignment=True,
         arbitrary_types_allowed=False,
+        allow_inf_nan=False,  # NaN and infinity have no JSON spelling (pydantic would store null)
     )
 
     __keyspace__: ClassVar[ModelSpec]
@@ -294,7 +324,7 @@ class KeyspaceModel(BaseModel):
         # keep ours for __pydantic_init_subclass__, which runs once they do.
         ours = {
             k: kwargs.pop(k)
-            for k in ("key", "ttl", "server", "read_only", "register", "hash_tag")
+            for k in ("key", "ttl", "server", "read_only", "register", "hash_tag", "envelope")
             if k in kwargs
         }
         cls.__keyspace_declared__ = ours  # type: ignore[attr-defined]
@@ -318,13 +348,18 @@ class KeyspaceModel(BaseModel):
 
             default_registry.add(spec)
 
+    # pydantic's ValidationError quotes the input, which may be a secret: every entry
+    # point re-raises it as ValidationFailed, which names model and field only, and
+    # raises it *outside* the handler so that the original is not kept as __context__.
+
     def __init__(self, **data: Any) -> None:
-        # pydantic's ValidationError quotes the input, which may be a secret:
-        # re-raise as ValidationFailed, which names model and field only.
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise validation_error(exc, model=type(self).__name__, key=None) from None
+            error = validation_error(exc, model=type(self).__name__, key=None)
+        else:
+            return
+        raise error
 
     # Tell pydantic this __init__ only wraps the base one, so model_validate()
     # keeps its fast path and does not route through it.
@@ -334,7 +369,42 @@ class KeyspaceModel(BaseModel):
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
-            raise validation_error(exc, model=type(self).__name__, key=None) from None
+            error = validation_error(exc, model=type(self).__name__, key=None)
+        else:
+            return
+        raise error
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            error = validation_error(exc, model=cls.__name__, key=None)
+        raise error
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            error = validation_error(exc, model=cls.__name__, key=None)
+        raise error
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_strings(obj, *args, **kwargs)
+        except ValidationError as exc:
+            error = validation_error(exc, model=cls.__name__, key=None)
+        raise error
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; ``update`` values are validated like assignments (pydantic's own
+        ``model_copy`` stores them unvalidated, so a secret would stay a plain str)."""
+        copy = super().model_copy(deep=deep)
+        for name, value in (update or {}).items():
+            setattr(copy, name, value)
+        return copy
 
     # --- instance helpers ---------------------------------------------------
 
@@ -381,6 +451,7 @@ def _declared_of(spec: ModelSpec) -> dict[str, Any]:
         "server": spec.server,
         "read_only": spec.read_only,
         "hash_tag": spec.templates[0].hash_tag,
+        "envelope": spec.envelope,
     }
 
 
@@ -402,6 +473,12 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
     server = declared.get("server", "app")
     if server not in SERVERS:
         raise ModelDeclarationError(f"server must be one of {SERVERS}, got {server!r}", model=name)
+    envelope = declared.get("envelope") or ""
+    if not isinstance(envelope, str) or (envelope and not _ENVELOPE.match(envelope)):
+        raise ModelDeclarationError(
+            "envelope must be a short ASCII prefix ending in ':' (e.g. 'enc_v1:'), or '' for bare tokens",
+            model=name,
+        )
 
     fields = cls.model_fields
     key_fields: list[str] = []
@@ -429,18 +506,25 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
     for fname, info in fields.items():
         if fname in key_fields:
             continue
-        if is_encrypted(info):
+        encrypted, masked = is_encrypted(info), is_masked(info)
+        if encrypted or masked:
             if kind not in ("hash", "json", "string"):
                 raise ModelDeclarationError(
-                    f"a {kind} model cannot hold encrypted values", model=name, field=fname
+                    f"a {kind} model cannot hold secret values", model=name, field=fname
+                )
+            if encrypted and masked:
+                raise ModelDeclarationError(
+                    "a field is either Encrypted or Masked, not both", model=name, field=fname
                 )
             inner = secret_inner_type(info.annotation)
             value_fields[fname] = FieldSpec(
                 name=fname,
                 json=not is_scalar(inner),
-                encrypted=True,
+                encrypted=encrypted,
                 required=info.is_required(),
                 plain=TypeAdapter(inner),
+                envelope=envelope.encode("ascii") if encrypted else b"",
+                masked=masked,
             )
             continue
         value_fields[fname] = FieldSpec(
@@ -487,8 +571,9 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         element=element,
         key_adapters=key_adapters,
         value_names=frozenset(value_fields),
-        text_names=tuple(n for n, f in value_fields.items() if not (f.json or f.encrypted)),
-        special_names=frozenset(n for n, f in value_fields.items() if f.json or f.encrypted),
+        text_names=tuple(n for n, f in value_fields.items() if not (f.json or f.secret)),
+        special_names=frozenset(n for n, f in value_fields.items() if f.json or f.secret),
+        envelope=envelope,
     )
 
 

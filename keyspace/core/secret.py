@@ -1,10 +1,17 @@
-"""``Encrypted[T]``: a field stored as a Fernet token and masked in memory.
+"""``Encrypted[T]`` and ``Masked[T]``: secret-bearing fields.
 
-In memory the value is a :class:`pydantic.Secret` (``SecretStr``'s generic
+In memory both are a :class:`pydantic.Secret` (``SecretStr``'s generic
 sibling): repr, str and ``model_dump()`` show ``**********``; call
-``.get_secret_value()`` to reveal it.  In Redis it is a standard Fernet token
-of the UTF-8 text of the value (non-str values are encoded to text first, the
-same way a plain field of that type would be stored).
+``.get_secret_value()`` to reveal it.
+
+* ``Encrypted[T]`` is stored as a Fernet token of the UTF-8 text of the value,
+  in the model's declared stored form (``envelope="enc_v1:"`` → ``enc_v1:gAAAA…``;
+  see keyspace.core.crypto).
+* ``Masked[T]`` is stored as plaintext *by policy*: for key families whose
+  readers in the application do not decrypt (TradingBoost's GRID user
+  hashes).  keyspace masks it everywhere and counts it as "plaintext by
+  policy", separately from legacy plaintext awaiting migration; migrations
+  never encrypt it.
 """
 
 from __future__ import annotations
@@ -26,9 +33,22 @@ class _EncryptedMarker:
 
 ENCRYPTED = _EncryptedMarker()
 
+
+class _MaskedMarker:
+    """Annotated metadata that marks a field as a secret stored in plaintext by policy."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Masked"
+
+
+MASKED = _MaskedMarker()
+
 if TYPE_CHECKING:
     _T = TypeVar("_T")
     Encrypted = Annotated[Secret[_T], ENCRYPTED]  # type checkers see Encrypted[str] as Secret[str]
+    Masked = Annotated[Secret[_T], MASKED]
 else:
 
     class Encrypted:
@@ -37,17 +57,27 @@ else:
         def __class_getitem__(cls, item: Any) -> Any:
             return Annotated[Secret[item], ENCRYPTED]
 
+    class Masked:
+        """``Masked[str]``: a secret stored in plaintext by policy (see the module docstring)."""
 
-def is_encrypted_annotation(annotation: Any) -> bool:
-    """Whether an annotation (possibly Optional) carries the Encrypted marker."""
+        def __class_getitem__(cls, item: Any) -> Any:
+            return Annotated[Secret[item], MASKED]
+
+
+def is_encrypted_annotation(annotation: Any, marker: Any = ENCRYPTED) -> bool:
+    """Whether an annotation (possibly Optional) carries the Encrypted (or another) marker."""
     if get_origin(annotation) is typing.Annotated:
-        if any(m is ENCRYPTED for m in annotation.__metadata__):
+        if any(m is marker for m in annotation.__metadata__):
             return True
-        return is_encrypted_annotation(get_args(annotation)[0])
+        return is_encrypted_annotation(get_args(annotation)[0], marker)
     origin = get_origin(annotation)
     if origin is not None and origin is not Secret:
-        return any(is_encrypted_annotation(a) for a in get_args(annotation) if a is not type(None))
+        return any(is_encrypted_annotation(a, marker) for a in get_args(annotation) if a is not type(None))
     return False
+
+
+def is_masked_annotation(annotation: Any) -> bool:
+    return is_encrypted_annotation(annotation, MASKED)
 
 
 def secret_inner_type(annotation: Any) -> Any:
