@@ -279,7 +279,9 @@ def cluster_link(
         client["password"] = parts.password
     if parts.username and "username" not in client:
         client["username"] = parts.username
-    return ClusterLink(name, nodes, options, asyncio_=asyncio_, client_options=client)
+    return ClusterLink(
+        name, nodes, options, asyncio_=asyncio_, client_options=client, tls=parts.scheme == "rediss"
+    )
 
 
 def _memory_clients(url: str, celery_url: str | None, asyncio_: bool) -> tuple[Any, Any]:
@@ -305,7 +307,8 @@ def _raw_client(link: ServerLink, asyncio_: bool) -> Any:
     if isinstance(link, ClusterLink):
         seed = link.seeds()[0]
         module = redis.asyncio if asyncio_ else redis
-        return module.RedisCluster(host=seed.host, port=seed.port, **link._client_options)
+        tls = {"ssl": True} if link.tls else {}
+        return module.RedisCluster(host=seed.host, port=seed.port, **tls, **link._client_options)
     return (redis.asyncio.Redis if asyncio_ else redis.Redis)(connection_pool=link.pool)
 
 

@@ -393,6 +393,7 @@ async def test_async_breaker_opens_within_threshold_times_budget(server: RedisSe
                 got = await asyncio.gather(
                     *(fresh.get(TStatus, user_id=1) for _ in range(CALLERS)), return_exceptions=True
                 )
-                assert all(isinstance(r, STALLED + (CircuitOpen,)) for r in got), got[:3]
+                kinds = {type(r).__name__ for r in got}
+                assert kinds <= {"OperationTimeout", "ServerUnavailable", "CircuitOpen"}, kinds
                 assert fresh.links["app"].breaker.state == "open"
                 assert time.perf_counter() - start < 2 * FAST

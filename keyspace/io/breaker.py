@@ -90,12 +90,26 @@ class CircuitBreaker:
             if self._state == "open" and self._clock() - self._opened_at >= self.reset_timeout:
                 self._move("half-open")  # this caller is the one trial call
                 return
-            wait = max(0.0, self.reset_timeout - (self._clock() - self._opened_at))
-            what = "a trial call is in flight" if self._state == "half-open" else f"retry in {wait:.1f}s"
-        raise CircuitOpen(
+            raise self._rejection()
+
+    def _rejection(self) -> CircuitOpen:
+        wait = max(0.0, self.reset_timeout - (self._clock() - self._opened_at))
+        what = "a trial call is in flight" if self._state == "half-open" else f"retry in {wait:.1f}s"
+        return CircuitOpen(
             f"the {self.server} Redis server is unavailable (circuit open after "
             f"{self.failure_threshold} consecutive failures; {what})"
         )
+
+    def opened_meanwhile(self) -> CircuitOpen | None:
+        """For a call that passed ``before_call`` and then waited (for a pooled connection).
+
+        If the breaker opened in the meantime, the error to fail with; no state
+        change (a half-open trial that waited is still the trial).
+        """
+        if self._state != "open":
+            return None
+        with self._lock:
+            return self._rejection() if self._state == "open" else None
 
     def record_success(self) -> None:
         if self._state == "closed" and not self._failures:  # nothing to change: no lock

@@ -31,7 +31,8 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace.errors import OperationTimeout
-from keyspace.io.links import ServerLink, async_link, retry_policy, sync_link
+from keyspace.io.executors import _failed
+from keyspace.io.links import ServerLink, apply_budget, async_link, sync_link
 
 _DEFAULT: dict[tuple[int, str], ServerLink] = {}
 _LOCK = threading.Lock()
@@ -56,11 +57,7 @@ class GuardedAsyncRedis(redis.asyncio.Redis):
     """redis.asyncio.Redis on one pooled connection, every command under breaker and budget."""
 
     def __init__(self, link: ServerLink) -> None:
-        super().__init__(
-            connection_pool=link.pool,
-            single_connection_client=True,
-            retry=retry_policy(link.options, asyncio_=True),
-        )
+        super().__init__(connection_pool=link.pool, single_connection_client=True)
         self._link = link
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
@@ -92,16 +89,26 @@ class GuardedAsyncRedis(redis.asyncio.Redis):
 
     async def _drop(self) -> None:
         if self.connection is not None:
-            await self.connection.disconnect()
+            await self.connection.disconnect(nowait=True)  # a frozen peer must not hold us up
 
 
 class GuardedRedis(redis.Redis):
-    """The sync twin: the budget is applied as the socket timeout of each command."""
+    """The sync twin: the budget is applied as the socket timeout of each command.
+
+    The connection is taken (and, if need be, connected within the shortest
+    budget) when the block is entered; a failure there is reported like a
+    failed call.  redis-py never retries a command here: the pool's Retry
+    allows none.
+    """
 
     def __init__(self, link: ServerLink) -> None:
-        super().__init__(
-            connection_pool=link.pool, single_connection_client=True, retry=retry_policy(link.options)
-        )
+        try:
+            super().__init__(connection_pool=link.pool, single_connection_client=True)
+        except BaseException as exc:
+            error = _failed(link, exc, "connect", link.timeouts.shortest, checkout=True)
+            if error is exc:
+                raise
+            raise error from None
         self._link = link
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
@@ -111,9 +118,9 @@ class GuardedRedis(redis.Redis):
         conn = self.connection
         try:
             if conn is not None:
-                conn.socket_timeout = budget
-                if conn._sock is not None:
-                    conn._sock.settimeout(budget)
+                if not conn._sock:  # dropped after a failure: reconnect within the connect budget
+                    conn.connect()
+                apply_budget(conn, budget)
             result = super().execute_command(*args, **options)
         except ResponseError:
             link.breaker.record_success()

@@ -25,7 +25,9 @@ from keyspace.core import scripts
 from keyspace.core import slots as cluster
 from keyspace.core.programs import Call, Command, Emit, ErrorReply, Program
 from keyspace.errors import OperationTimeout, PoolExhausted
-from keyspace.io.links import ServerLink
+from keyspace.io.links import ServerLink, apply_budget
+
+SLACK = 0.05  # a read gets the exact remainder only once this much of the budget is spent
 
 
 def pack(commands: Sequence[Command]) -> bytes:
@@ -54,24 +56,44 @@ def _pool_exhausted(link: ServerLink) -> PoolExhausted:
     )
 
 
+def _after_waiting(link: ServerLink, kind: str, budget: float, deadline: float) -> BaseException | None:
+    """Whether a call that had to wait for a connection may still go on (None) or must fail.
+
+    Shared by both executors, on the slow path only.  The breaker may have
+    opened meanwhile (then CircuitOpen, without sending); a budget spent
+    waiting says nothing about the server (the breaker is not charged).
+    """
+    opened = link.breaker.opened_meanwhile()
+    if opened is not None:
+        return opened
+    if time.monotonic() >= deadline:
+        link.breaker.abandon()
+        return OperationTimeout(
+            f"a {kind} operation spent its {budget:g}s budget waiting for one of the "
+            f"{link.options.max_connections} connections to the {link.name} Redis server"
+        )
+    return None
+
+
 def _timed_out(link: ServerLink, kind: str, budget: float) -> OperationTimeout:
     return OperationTimeout(
         f"the {link.name} Redis server did not answer a {kind} operation within its {budget:g}s budget"
     )
 
 
-def _set_budget(conn: Any, budget: float) -> None:
-    """Make the socket's own timeout the call's budget.
+def _narrow(conn: Any, remaining: float) -> None:
+    """Give the next socket operation only what is left of the budget (sync; rare: late reads).
 
-    Done once per connection and budget class rather than per read: a
-    per-read timeout costs two ``settimeout`` calls around every reply.
+    Sets the socket's timeout directly rather than passing ``timeout=`` to
+    ``read_response``: redis-py would afterwards restore the timeout the
+    connection had when it connected (5 s by default), and the next call of the
+    same budget class would run on it.  The remembered budget is forgotten, so
+    the next call sets its own again.
     """
-    if getattr(conn, "_keyspace_budget", None) != budget:
-        conn.socket_timeout = budget
-        settimeout = getattr(getattr(conn, "_sock", None), "settimeout", None)
-        if settimeout is not None:  # (the in-memory server's socket has no timeout)
-            settimeout(budget)
-            conn._keyspace_budget = budget
+    settimeout = getattr(conn._sock, "settimeout", None)
+    if settimeout is not None:
+        settimeout(remaining)
+        conn._keyspace_budget = None
 
 
 def _failed(
@@ -88,6 +110,11 @@ def _failed(
         return _pool_exhausted(link)
     if isinstance(exc, RedisTimeoutError | TimeoutError):
         link.breaker.record_failure()
+        if checkout:  # connecting (TCP, TLS, AUTH/SELECT) has the shortest budget of all
+            return OperationTimeout(
+                f"the {link.name} Redis server did not complete a new connection within "
+                f"{min(budget, link.timeouts.shortest):g}s (for a {kind} operation)"
+            )
         return _timed_out(link, kind, budget)
     if isinstance(exc, RedisConnectionError | OSError):
         link.breaker.record_failure()
@@ -116,33 +143,42 @@ class SyncExecutor:
         deadline = time.monotonic() + budget
         pool = link.pool
         try:
-            conn = pool.get_connection()  # may (re)connect: a stalled handshake is a timeout too
+            conn = pool.get_connection()  # a (re)connect is bounded too: see links.BoundedConnect
         except BaseException as exc:
             error = _failed(link, exc, kind, budget, checkout=True)
             if error is exc:
                 raise
             raise error from None
         try:
-            _set_budget(conn, budget)
+            apply_budget(conn, budget)
+            remaining = deadline - time.monotonic()
+            if remaining < budget - SLACK:  # waiting or connecting took part of the budget
+                refused = _after_waiting(link, kind, budget, deadline)
+                if refused is not None:
+                    pool.release(conn)  # nothing was sent: the connection is clean
+                    conn = None
+                    raise refused
+                _narrow(conn, remaining)
             conn.send_packed_command([payload])
             replies: list[Any] = []
             for _ in commands:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise RedisTimeoutError("budget spent")
+                # Reads run on the socket's timeout (the budget); only once a noticeable part of
+                # the budget is spent does a read get the remainder, so the whole round trip
+                # overshoots by at most SLACK.
+                if remaining < budget - SLACK:
+                    _narrow(conn, remaining)
                 try:
-                    # Reads run on the socket's timeout (the budget); only once a noticeable part of
-                    # the budget is spent does a read get the remainder explicitly (that costs two
-                    # settimeout calls), so the whole round trip overshoots by at most 50 ms.
-                    if remaining < budget - 0.05:
-                        replies.append(conn.read_response(timeout=remaining))
-                    else:
-                        replies.append(conn.read_response())
+                    replies.append(conn.read_response())
                 except NoScriptError as exc:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
                 except ResponseError as exc:
                     replies.append(ErrorReply(str(exc)))
         except BaseException as exc:  # any failure: a reply may still come, so drop the connection
+            if conn is None:  # refused before sending (see _after_waiting)
+                raise
             conn.disconnect()
             error = _failed(link, exc, kind, budget, checkout=False)
             if error is exc:
@@ -152,7 +188,8 @@ class SyncExecutor:
             link.breaker.record_success()
             return replies
         finally:
-            pool.release(conn)
+            if conn is not None:  # closed if it failed: the pool reconnects it, never reuses the socket
+                pool.release(conn)
 
     def __call__(self, commands: Sequence[Command]) -> list[Any]:
         replies = self._send(commands)
@@ -176,6 +213,7 @@ class AsyncExecutor:
         payload = pack(commands)
         kind, budget = link.timeouts.budget(commands)
         link.breaker.before_call()
+        deadline = time.monotonic() + budget
         pool = link.pool
         gate = link.gate()
         if not gate.try_acquire():  # every connection is busy: wait, but not forever
@@ -184,8 +222,16 @@ class AsyncExecutor:
             except TimeoutError:
                 link.breaker.abandon()
                 raise _pool_exhausted(link) from None
+            refused = _after_waiting(link, kind, budget, deadline)
+            if refused is not None:
+                gate.release()
+                raise refused
+            try:  # slow path: a (re)connect gets only what is left of the budget
+                return await self._send_on(pool, link, payload, commands, kind, budget, deadline, True)
+            finally:
+                gate.release()
         try:
-            return await self._send_on(pool, link, payload, commands, kind, budget)
+            return await self._send_on(pool, link, payload, commands, kind, budget, deadline, False)
         finally:
             gate.release()
 
@@ -197,9 +243,15 @@ class AsyncExecutor:
         commands: Sequence[Command],
         kind: str,
         budget: float,
+        deadline: float,
+        waited: bool,
     ) -> list[Any]:
         try:
-            conn = await pool.get_connection()
+            if waited:
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    conn = await pool.get_connection()
+            else:  # a (re)connect is bounded by links.AsyncBoundedConnect
+                conn = await pool.get_connection()
         except BaseException as exc:
             error = _failed(link, exc, kind, budget, checkout=True)
             if error is exc:
@@ -209,8 +261,13 @@ class AsyncExecutor:
             # The budget covers the whole round trip: the send is bounded by it (redis-py
             # applies socket_timeout to the drain) and every read by what is left of it —
             # cheaper than an extra asyncio.timeout scope per call (measured).
-            deadline = time.monotonic() + budget
-            conn.socket_timeout = budget
+            remaining = deadline - time.monotonic()
+            if remaining < budget - SLACK:  # connecting took part of the budget
+                if remaining <= 0:
+                    raise RedisTimeoutError("budget spent before sending")
+                conn.socket_timeout = remaining
+            else:
+                conn.socket_timeout = budget
             await conn.send_packed_command([payload])
             replies: list[Any] = []
             for _ in commands:
@@ -218,13 +275,21 @@ class AsyncExecutor:
                 if remaining <= 0:
                     raise RedisTimeoutError("budget spent")
                 try:
-                    replies.append(await conn.read_response(timeout=remaining))
+                    reply = await conn.read_response(timeout=remaining)
                 except NoScriptError as exc:
                     replies.append(ErrorReply(f"NOSCRIPT {exc}"))
+                    continue
                 except ResponseError as exc:
                     replies.append(ErrorReply(str(exc)))
+                    continue
+                # redis-py's asyncio read_response *returns None* when an explicit timeout
+                # passes (it raises only on socket_timeout), and a nil reply is None too.
+                # A None at or past the deadline is a timeout: the reply may still come.
+                if reply is None and time.monotonic() >= deadline:
+                    raise RedisTimeoutError("budget spent")
+                replies.append(reply)
         except BaseException as exc:  # any failure or cancellation: drop the connection
-            await conn.disconnect()
+            await conn.disconnect(nowait=True)  # nowait: a frozen peer must not hold us up
             error = _failed(link, exc, kind, budget, checkout=False)
             if error is exc:
                 raise
@@ -233,7 +298,7 @@ class AsyncExecutor:
             link.breaker.record_success()
             return replies
         finally:
-            await pool.release(conn)
+            await pool.release(conn)  # closed if it failed: the pool reconnects it, never reuses the socket
 
     async def __call__(self, commands: Sequence[Command]) -> list[Any]:
         replies = await self._send(commands)

@@ -1,10 +1,12 @@
 """One Redis server as the mapper sees it: a pool per process, a breaker, time budgets, health.
 
 Pools are created lazily and again after a fork (a Celery prefork worker
-never shares its parent's sockets).  redis-py's retry policy is set
-explicitly: redis-py 8 retries 10 times by default, which cannot fit a 2 s
-budget; here a connect is retried once with a small jittered backoff and a
-connect timeout that keeps both attempts inside the fast budget.
+never shares its parent's sockets).  Connecting is bounded like a call: a
+pooled connection's connect, TLS and AUTH/SELECT handshake and its retry all
+fit the shortest class budget (see ``BoundedConnect``), so a cold pool, a
+discarded connection and a new mapper fail as fast as a warm one.  Commands
+are never retried by redis-py (a retried write is not always safe): the
+pools' Retry allows no retries, and the connect retry is keyspace's own.
 """
 
 from __future__ import annotations
@@ -14,22 +16,30 @@ import collections
 import contextlib
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 import redis.asyncio
+import redis.asyncio.connection
+import redis.connection
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import EqualJitterBackoff
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE, ConnectionState
 from redis.retry import Retry
 
 from keyspace.io.breaker import CircuitBreaker
 from keyspace.io.budgets import Timeouts
 
 log = logging.getLogger("keyspace.health")
+USED = ConnectionState.USED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,35 +48,178 @@ class LinkOptions:
 
     max_connections: int = 50
     pool_timeout: float = 2.0  # how long a caller waits for a free connection
-    socket_timeout: float = 5.0
-    connect_timeout: float = 0.8
+    socket_timeout: float = 5.0  # raw clients' read timeout; mapper calls use their budget instead
+    connect_timeout: float = 0.8  # one TCP connect attempt (never more than the budget left)
     health_check_interval: float = 30.0  # 0 disables the periodic check
     failure_threshold: int = 5
     reset_timeout: float = 30.0
     timeouts: Timeouts = field(default_factory=Timeouts)
-    retries: int = 1
+    retries: int = 1  # connect retries (commands are never retried)
     wait_replicas: int = 0  # cluster: WAIT for this many replicas after writes (durability across failover)
 
 
-def retry_policy(options: LinkOptions, *, asyncio_: bool = False) -> Any:
-    """The explicit, bounded retry (redis-py's asyncio clients need their own Retry class)."""
+def retry_policy(options: LinkOptions | None = None, *, asyncio_: bool = False) -> Any:
+    """No command retries: what a pool's connections and redis_context's clients use.
+
+    (redis-py would otherwise resend a timed-out command — twice the budget,
+    and a second INCR.)  Connect retries are BoundedConnect's.
+    """
     cls = AsyncRetry if asyncio_ else Retry
-    return cls(EqualJitterBackoff(cap=0.1, base=0.01), retries=options.retries)
+    return cls(NoBackoff(), retries=0)
 
 
-def pool_kwargs(options: LinkOptions, *, asyncio_: bool = False) -> dict[str, Any]:
+def _backoff() -> float:
+    """Jittered pause before a connect retry: 10-100 ms."""
+    return random.uniform(0.01, 0.1)
+
+
+class BoundedConnect:
+    """Mixin for redis-py's sync connection classes: connect, TLS, AUTH/SELECT and retry in one budget.
+
+    redis-py's own ``connect`` gives each attempt ``socket_connect_timeout``
+    plus ``socket_timeout`` per handshake reply and retries the lot, which
+    turned a 2 s budget into 4-60 s against a frozen server.  Here every
+    attempt gets only what is left of ``connect_budget`` (the shortest class
+    budget) and the socket gets its usual timeout back once connected.
+    Connected connections return at once (the pool calls ``connect`` on every
+    checkout).
+    """
+
+    connect_budget: ClassVar[float] = 2.0
+    connect_retries: ClassVar[int] = 1
+    _attempt_timeout: float | None = None
+
+    def connect(self) -> None:
+        if self._sock:  # type: ignore[attr-defined]
+            return
+        deadline = time.monotonic() + self.connect_budget
+        attempt = 0
+        while True:
+            self._attempt_timeout = deadline - time.monotonic()
+            try:
+                self.connect_check_health(check_health=True, retry_socket_connect=False)  # type: ignore[attr-defined]
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                self.disconnect()  # type: ignore[attr-defined]
+                pause = _backoff()
+                if (
+                    isinstance(exc, AuthenticationError)
+                    or attempt >= self.connect_retries
+                    or deadline - time.monotonic() <= pause
+                ):
+                    raise
+                attempt += 1
+                time.sleep(pause)
+            else:
+                self._sock.settimeout(self.socket_timeout)  # type: ignore[attr-defined]
+                return
+            finally:
+                self._attempt_timeout = None
+
+    def _connect(self) -> Any:
+        limit = self._attempt_timeout
+        if limit is None:
+            return super()._connect()  # type: ignore[misc]
+        if limit <= 0:
+            raise TimeoutError("connect budget spent")  # redis-py reports it as a connect timeout
+        saved = self.socket_timeout, self.socket_connect_timeout  # type: ignore[attr-defined]
+        # The socket is created, (TLS-)handshaken and AUTHed under these; the parser
+        # captures socket_timeout later (on_connect), after they are restored.
+        self.socket_timeout = limit
+        self.socket_connect_timeout = min(saved[1] or limit, limit)
+        try:
+            return super()._connect()  # type: ignore[misc]
+        finally:
+            self.socket_timeout, self.socket_connect_timeout = saved
+
+
+class AsyncBoundedConnect:
+    """The asyncio twin of BoundedConnect: one timeout scope around connect (cold path only)."""
+
+    connect_budget: ClassVar[float] = 2.0
+    connect_retries: ClassVar[int] = 1
+
+    async def connect(self) -> None:
+        if self.is_connected:  # type: ignore[attr-defined]
+            return
+        deadline = time.monotonic() + self.connect_budget
+        attempt = 0
+        while True:
+            try:
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    await self.connect_check_health(check_health=True, retry_socket_connect=False)  # type: ignore[attr-defined]
+                return
+            except TimeoutError:  # the budget ran out (redis-py's own timeouts are not builtins)
+                await self.disconnect(nowait=True)  # type: ignore[attr-defined]
+                raise RedisTimeoutError("Timeout connecting to server") from None
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                await self.disconnect(nowait=True)  # type: ignore[attr-defined]
+                pause = _backoff()
+                if (
+                    isinstance(exc, AuthenticationError)
+                    or attempt >= self.connect_retries
+                    or deadline - time.monotonic() <= pause
+                ):
+                    raise
+                attempt += 1
+                await asyncio.sleep(pause)
+
+
+def connection_class(base: type, options: LinkOptions, *, asyncio_: bool = False) -> type:
+    """``base`` (plain, TLS or unix-socket connection) with connects bounded by the link's budget."""
+    mixin = AsyncBoundedConnect if asyncio_ else BoundedConnect
+    return type(
+        f"Bounded{base.__name__}",
+        (mixin, base),
+        {"connect_budget": options.timeouts.shortest, "connect_retries": options.retries},
+    )
+
+
+def pool_kwargs(options: LinkOptions, *, asyncio_: bool = False, base: type | None = None) -> dict[str, Any]:
+    """Keyword arguments for a redis-py pool of ``base`` connections (default: plain TCP)."""
+    module = redis.asyncio.connection if asyncio_ else redis.connection
     return {
         "max_connections": options.max_connections,
         "timeout": options.pool_timeout,
         "socket_timeout": options.socket_timeout,
         "socket_connect_timeout": options.connect_timeout,
         "retry": retry_policy(options, asyncio_=asyncio_),
+        "connection_class": connection_class(base or module.Connection, options, asyncio_=asyncio_),
     }
 
 
+def url_pool_kwargs(
+    url: str, options: LinkOptions, client_options: dict[str, Any], *, asyncio_: bool = False
+) -> dict[str, Any]:
+    """Pool arguments for a URL: what the URL says wins over ``client_options`` (as in redis-py's from_url).
+
+    So a password in the URL beats a separately given one, and a separately
+    given one is used when the URL has none.
+    """
+    module = redis.asyncio.connection if asyncio_ else redis.connection
+    from_url = module.parse_url(url)
+    base = from_url.pop("connection_class", module.Connection)
+    return {**pool_kwargs(options, asyncio_=asyncio_, base=base), **client_options, **from_url}
+
+
 def in_use(pool: Any) -> int:
-    """Connections currently handed out by a redis-py pool (sync or asyncio)."""
-    return len(list(pool._get_in_use_connections()))
+    """Connections currently handed out by a redis-py pool (sync or asyncio), by its public count."""
+    counts = pool.get_connection_count()  # [(count, attributes)] for idle and used
+    return sum(n for n, attributes in counts if attributes.get(DB_CLIENT_CONNECTION_STATE) == USED)
+
+
+def apply_budget(conn: Any, budget: float) -> None:
+    """Make the socket's own timeout ``budget`` (once per connection and budget class).
+
+    A per-read timeout would cost two ``settimeout`` calls around every reply;
+    the value set is remembered on the connection, and forgotten whenever a
+    read changed the socket's timeout (see ``SyncExecutor``).
+    """
+    if getattr(conn, "_keyspace_budget", None) != budget:
+        conn.socket_timeout = budget
+        settimeout = getattr(getattr(conn, "_sock", None), "settimeout", None)
+        if settimeout is not None:  # (the in-memory server's socket has no timeout)
+            settimeout(budget)
+            conn._keyspace_budget = budget
 
 
 class Gate:
@@ -168,7 +321,7 @@ class ServerLink:
 
 def sync_link(name: str, url: str, options: LinkOptions, **client_options: Any) -> ServerLink:
     def factory() -> Any:
-        return redis.BlockingConnectionPool.from_url(url, **pool_kwargs(options), **client_options)
+        return redis.BlockingConnectionPool(**url_pool_kwargs(url, options, client_options))
 
     return ServerLink(name, factory, options)
 
@@ -180,9 +333,9 @@ def async_link(name: str, url: str, options: LinkOptions, **client_options: Any)
     # (see ServerLink.gate) gives the same "wait, then fail clearly" behaviour
     # and only pays for the wait when the pool really is exhausted.
     def factory() -> Any:
-        kwargs = pool_kwargs(options, asyncio_=True)
+        kwargs = url_pool_kwargs(url, options, client_options, asyncio_=True)
         kwargs.pop("timeout")
-        return redis.asyncio.ConnectionPool.from_url(url, **kwargs, **client_options)
+        return redis.asyncio.ConnectionPool(**kwargs)
 
     return ServerLink(name, factory, options)
 
@@ -280,8 +433,10 @@ class ClusterLink(ServerLink):
         *,
         asyncio_: bool = False,
         client_options: dict[str, Any] | None = None,
+        tls: bool = False,
     ) -> None:
         super().__init__(name, lambda: None, options)
+        self.tls = tls
         self._startup = list(startup)
         self._known: list[Any] = list(startup)
         self._nodes: dict[Any, ServerLink] = {}
@@ -296,7 +451,9 @@ class ClusterLink(ServerLink):
         link = self._nodes.get(node)
         if link is None:
             module = redis.asyncio if self._asyncio else redis
-            kwargs = {**pool_kwargs(self.options, asyncio_=self._asyncio), **self._client_options}
+            connections = redis.asyncio.connection if self._asyncio else redis.connection
+            base = connections.SSLConnection if self.tls else connections.Connection
+            kwargs = {**pool_kwargs(self.options, asyncio_=self._asyncio, base=base), **self._client_options}
 
             def factory(host: str = node.host, port: int = node.port) -> Any:
                 return module.BlockingConnectionPool(host=host, port=port, **kwargs)
