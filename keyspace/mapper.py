@@ -9,6 +9,7 @@ written once, in ``_Operations``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
 import redis
@@ -29,6 +30,7 @@ from keyspace.errors import (
     ServerUnavailable,
 )
 from keyspace.io import clients as connection
+from keyspace.io import drive
 from keyspace.io import executors as driver
 from keyspace.io.links import (
     AsyncHealthMonitor,
@@ -52,6 +54,14 @@ def _spec(model: type[KeyspaceModel] | KeyspaceModel) -> ModelSpec:
     return spec
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a program runs when no model names it (operator engines): a server."""
+
+    server: str
+    name: str | None = None
+
+
 class _Operations:
     """The public operations, written once for both mappers."""
 
@@ -59,10 +69,31 @@ class _Operations:
     ttl_overrides: dict[str, int | None]
     chunk: int
 
-    def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    def _run(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
         raise NotImplementedError
 
-    def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    def _stream(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
+        raise NotImplementedError
+
+    # programs: the public way to run anything built on keyspace.core.programs
+
+    def run(self, program: commands.Program[Any], *, server: str = "app") -> Any:
+        """Run a program (see keyspace.core.programs) on a server, with the mapper's pool,
+        breaker, budgets and error translation; returns (or, on AsyncMapper, awaits to)
+        its result.  The operator engines (migrations, stats, doctor, backup) are such
+        programs, so they run on either mapper."""
+        return self._run(self._target(server), program)
+
+    def stream(self, program: commands.Program[Any], *, server: str = "app") -> Any:
+        """Iterate (``async for`` on AsyncMapper) over the items a program emits."""
+        return self._stream(self._target(server), program)
+
+    def _target(self, server: str) -> _Target:
+        if server not in self._servers():
+            raise KeyspaceError(f"unknown server {server!r} (known: {', '.join(self._servers())})")
+        return _Target(server)
+
+    def _servers(self) -> tuple[str, ...]:
         raise NotImplementedError
 
     def ttl_policy(self, model: type[KeyspaceModel] | ModelSpec) -> int | None:
@@ -199,21 +230,10 @@ class _Operations:
     def count(self, model: type[M], **filters: Any) -> Any:
         """How many keys of the model match the key-field filters (a SCAN, no reads)."""
         spec = _spec(model)
-        return self._run(spec, _drain(commands.scan(spec, self.ctx, filters, keys_only=True)))
+        return self._run(spec, drive.drain(commands.scan(spec, self.ctx, filters, keys_only=True)))
 
     def _noop(self) -> Any:
         return None
-
-
-def _drain(program: commands.Program[int]) -> commands.Program[int]:
-    """Run a streaming program for its return value, discarding emitted items."""
-    reply: Any = None
-    while True:
-        try:
-            step = program.send(reply)
-        except StopIteration as stop:
-            return stop.value
-        reply = None if isinstance(step, commands.Emit) else (yield step)
 
 
 def _context(
@@ -229,7 +249,7 @@ def _context(
     return CodecContext(keyring=keyring, plaintext_reads=plaintext_reads)
 
 
-def _unavailable(spec: ModelSpec, exc: Exception) -> ServerUnavailable:
+def _unavailable(spec: ModelSpec | _Target, exc: Exception) -> ServerUnavailable:
     kind = "timed out" if isinstance(exc, RedisTimeoutError) else "is unreachable"
     return ServerUnavailable(f"the {spec.server} Redis server {kind} ({type(exc).__name__})", model=spec.name)
 
@@ -237,7 +257,7 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ServerUnavailable:
 _CONNECTION_ERRORS = (CircuitOpen, OperationTimeout, PoolExhausted)
 
 
-def _named(spec: ModelSpec, exc: KeyspaceError) -> KeyspaceError:
+def _named(spec: ModelSpec | _Target, exc: KeyspaceError) -> KeyspaceError:
     """The same connection-level error, now naming the model it happened for."""
     if exc.model is not None:
         return exc
@@ -419,6 +439,13 @@ class _MapperBase(_Operations):
     def _distinct_links(self) -> list[ServerLink]:
         return list({id(link): link for link in self.links.values()}.values())
 
+    def _servers(self) -> tuple[str, ...]:
+        return tuple(self.links)
+
+    def same_server(self, a: str, b: str) -> bool:
+        """Whether two server names lead to the same Redis (e.g. memory:// without a Celery URL)."""
+        return self.links[a] is self.links[b]
+
     def breakers(self) -> dict[str, Any]:
         """Each server's breaker state (for diagnostics)."""
         return {name: link.breaker.snapshot() for name, link in self.links.items()}
@@ -432,17 +459,17 @@ class Mapper(_MapperBase):
         """Plain redis-py clients on the mapper's pools (raw access; no breaker or budgets)."""
         return {name: self._raw.get(name) or _raw_client(link, False) for name, link in self.links.items()}
 
-    def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    def _run(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
         try:
-            return driver.run(self._executors[spec.server], program)
+            return drive.run(self._executors[spec.server], program)
         except _CONNECTION_ERRORS as exc:
             raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
-    def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    def _stream(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
         try:
-            yield from driver.stream(self._executors[spec.server], program)
+            yield from drive.stream(self._executors[spec.server], program)
         except _CONNECTION_ERRORS as exc:
             raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -472,19 +499,19 @@ class AsyncMapper(_MapperBase):
         """Plain redis-py asyncio clients on the mapper's pools (raw access)."""
         return {name: self._raw.get(name) or _raw_client(link, True) for name, link in self.links.items()}
 
-    async def _run(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    async def _run(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
         for monitor in self._monitors:
             monitor.ensure_started()
         try:
-            return await driver.arun(self._executors[spec.server], program)
+            return await drive.arun(self._executors[spec.server], program)
         except _CONNECTION_ERRORS as exc:
             raise _named(spec, exc) from None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise _unavailable(spec, exc) from exc
 
-    async def _stream(self, spec: ModelSpec, program: commands.Program[Any]) -> Any:
+    async def _stream(self, spec: ModelSpec | _Target, program: commands.Program[Any]) -> Any:
         try:
-            async for item in driver.astream(self._executors[spec.server], program):
+            async for item in drive.astream(self._executors[spec.server], program):
                 yield item
         except _CONNECTION_ERRORS as exc:
             raise _named(spec, exc) from None

@@ -52,7 +52,62 @@ class Emit:
     item: Any
 
 
-Program = Generator[Call | Emit, Any, T]
+@dataclass(slots=True)
+class Sleep:
+    """Pause this long before the next step (a rate limit); the driver sleeps or awaits."""
+
+    seconds: float
+
+
+Step = Call | Emit | Sleep
+Program = Generator[Step, Any, T]
+
+
+@dataclass(slots=True)
+class ScanBatch:
+    """One SCAN reply: the keys, and the cursor to resume *after* them.
+
+    Keys that are not UTF-8 cannot belong to any model; they are handed over
+    as bytes in ``undecodable`` so a caller counts and names them instead of
+    dropping them silently.
+    """
+
+    cursor: Any
+    keys: list[str]
+    done: bool
+    undecodable: list[bytes]
+
+
+def scan_batches(pattern: str | None, *, cursor: Any = 0, count: int = 1000) -> Program[None]:
+    """The one SCAN loop: emits a :class:`ScanBatch` per reply, resumable from ``cursor``.
+
+    ``pattern`` is a MATCH pattern built from a template (never KEYS); None
+    walks every key (stats, backup).  On a cluster the executor turns the
+    cursor into a cluster-wide one (keyspace.core.slots), so a saved cursor
+    resumes on whichever node owns its slots.
+    """
+    while True:
+        match = ("MATCH", pattern) if pattern else ()
+        command: Command = ("SCAN", cursor, *match, "COUNT", count)
+        (reply,) = yield Call([command])
+        if isinstance(reply, ErrorReply):
+            raise ServerError(f"SCAN failed: {reply}")
+        cursor, raw_keys = reply
+        keys: list[str] = []
+        undecodable: list[bytes] = []
+        for raw in raw_keys:
+            if isinstance(raw, str):
+                keys.append(raw)
+                continue
+            try:
+                keys.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                undecodable.append(raw)
+        done = cursor_done(cursor)
+        yield Emit(ScanBatch(cursor, keys, done, undecodable))
+        if done:
+            return
+
 
 DEFAULT_CHUNK = 500
 READ_COMMANDS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import hiredis
@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace.core import scripts
 from keyspace.core import slots as cluster
-from keyspace.core.programs import Call, Command, Emit, ErrorReply, Program
+from keyspace.core.programs import Command, ErrorReply
 from keyspace.errors import OperationTimeout, PoolExhausted
 from keyspace.io.links import ServerLink, apply_budget
 
@@ -309,56 +309,6 @@ class AsyncExecutor:
             for i, reply in zip(again, await self._send([commands[i] for i in again]), strict=True):
                 replies[i] = reply
         return replies
-
-
-def run(execute: Callable[[Sequence[Command]], list[Any]], program: Program[Any]) -> Any:
-    reply: Any = None
-    while True:
-        try:
-            step = program.send(reply)
-        except StopIteration as stop:
-            return stop.value
-        assert isinstance(step, Call)
-        reply = execute(step.commands)
-
-
-def stream(execute: Callable[[Sequence[Command]], list[Any]], program: Program[Any]) -> Iterator[Any]:
-    reply: Any = None
-    while True:
-        try:
-            step = program.send(reply)
-        except StopIteration:
-            return
-        if isinstance(step, Emit):
-            reply = None
-            yield step.item
-        else:
-            reply = execute(step.commands)
-
-
-async def arun(execute: Callable[[Sequence[Command]], Any], program: Program[Any]) -> Any:
-    reply: Any = None
-    while True:
-        try:
-            step = program.send(reply)
-        except StopIteration as stop:
-            return stop.value
-        assert isinstance(step, Call)
-        reply = await execute(step.commands)
-
-
-async def astream(execute: Callable[[Sequence[Command]], Any], program: Program[Any]) -> AsyncIterator[Any]:
-    reply: Any = None
-    while True:
-        try:
-            step = program.send(reply)
-        except StopIteration:
-            return
-        if isinstance(step, Emit):
-            reply = None
-            yield step.item
-        else:
-            reply = await execute(step.commands)
 
 
 # --- Redis Cluster ---------------------------------------------------------------------

@@ -28,7 +28,7 @@ from keyspace.errors import (
     ValidationFailed,
     WrongType,
 )
-from keyspace.io.executors import run
+from keyspace.io.drive import run
 from keyspace.mapper import Mapper
 
 MASK = "**********"
