@@ -286,7 +286,7 @@ def cluster_link(
     name: str, url: str, options: LinkOptions, *, asyncio_: bool = False, **client: Any
 ) -> ClusterLink:
     """A ClusterLink from a URL naming one startup node, or several as host:port,host:port."""
-    from urllib.parse import urlsplit
+    from urllib.parse import unquote, urlsplit
 
     from keyspace.core.slots import Node
 
@@ -295,10 +295,10 @@ def cluster_link(
     for item in (parts.netloc.rsplit("@", 1)[-1] or "127.0.0.1:6379").split(","):
         host, _, port = item.partition(":")
         nodes.append(Node(host or "127.0.0.1", int(port or 6379)))
-    if parts.password and "password" not in client:
-        client["password"] = parts.password
-    if parts.username and "username" not in client:
-        client["username"] = parts.username
+    if parts.password:  # what the URL says wins, as for a single server (see keyspace.io.settings)
+        client["password"] = unquote(parts.password)
+    if parts.username:
+        client["username"] = unquote(parts.username)
     return ClusterLink(
         name, nodes, options, asyncio_=asyncio_, client_options=client, tls=parts.scheme == "rediss"
     )

@@ -6,10 +6,23 @@ REDIS_DB, REDIS_PASSWORD, …, ENCRYPTION_KEY), so keyspace reads the same
 or an error.  There is no silent fallback to the in-memory server: without
 REDIS_URL or REDIS_HOST, asking for the app server's URL is an error that
 names the variables to set (``REDIS_URL=memory://`` opts in explicitly).
+
+Credentials: REDIS_PASSWORD (and REDIS_USERNAME) apply whether the server is
+given as REDIS_URL or as REDIS_HOST/REDIS_PORT/REDIS_DB.  A password (or
+user name) written inside REDIS_URL wins over REDIS_PASSWORD — the URL is the
+more specific setting, and that is redis-py's ``from_url`` rule too.
+
+TLS: ``REDIS_URL=rediss://…``, or REDIS_HOST with ``REDIS_SSL=true``.
+REDIS_SSL_CA_FILE names the CA bundle (PEM) that verifies the server's
+certificate (default: the system's CAs); with REDIS_HOST it also turns TLS
+on.  The certificate is always verified, host name included.  TLS settings
+next to a ``redis://`` or ``unix://`` REDIS_URL are a ConfigError, never
+silently plaintext.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -38,6 +51,7 @@ class Settings(BaseSettings):
     REDIS_MAX_CONNECTIONS: int = Field(50, ge=1, le=500)
     REDIS_SOCKET_TIMEOUT: float = Field(5.0, gt=0)
     REDIS_HEALTH_CHECK_INTERVAL: int = Field(30, ge=0)
+    REDIS_SSL: bool = False
     REDIS_SSL_CA_FILE: str | None = None
     REDIS_CLUSTER: bool = False
     REDIS_CLUSTER_NODES: str | None = None  # host:port,host:port (startup nodes)
@@ -62,6 +76,8 @@ class Settings(BaseSettings):
         "CELERY_BROKER_URL_OVERRIDE",
         "CELERY_RESULT_BACKEND_OVERRIDE",
         "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+        "REDIS_SSL_CA_FILE",
         mode="before",
     )
     @classmethod
@@ -87,15 +103,28 @@ class Settings(BaseSettings):
     def cluster(self) -> bool:
         return self.REDIS_CLUSTER or bool(self.REDIS_CLUSTER_NODES)
 
+    @property
+    def _tls_asked(self) -> bool:
+        return self.REDIS_SSL or self.REDIS_SSL_CA_FILE is not None
+
     def app_url(self) -> str:
         """The app server's URL, without the password (that goes in client_options).
 
-        For a cluster: ``redis://host:port,host:port`` naming the startup nodes.
+        ``rediss://`` when TLS is asked for; for a cluster, ``redis[s]://host:port,host:port``
+        naming the startup nodes.
         """
+        scheme = "rediss" if self._tls_asked else "redis"
         if self.REDIS_CLUSTER_NODES:
             user = f"{quote(self.REDIS_USERNAME)}@" if self.REDIS_USERNAME else ""
-            return f"redis://{user}{self.REDIS_CLUSTER_NODES.replace(' ', '')}"
+            return f"{scheme}://{user}{self.REDIS_CLUSTER_NODES.replace(' ', '')}"
         if self.REDIS_URL:
+            given = urlsplit(self.REDIS_URL).scheme
+            if self._tls_asked and given not in ("rediss", "memory"):
+                variable = "REDIS_SSL_CA_FILE" if self.REDIS_SSL_CA_FILE else "REDIS_SSL"
+                raise ConfigError(
+                    f"{variable} asks for TLS but REDIS_URL is a {given}:// URL: "
+                    "use rediss:// (or drop the TLS setting)"
+                )
             return self.REDIS_URL
         if not self.REDIS_HOST:
             raise ConfigError(
@@ -103,7 +132,7 @@ class Settings(BaseSettings):
                 "REDIS_DB, REDIS_PASSWORD); use REDIS_URL=memory:// for the in-memory server"
             )
         user = f"{quote(self.REDIS_USERNAME)}@" if self.REDIS_USERNAME else ""
-        return f"redis://{user}{self.REDIS_HOST}:{self.REDIS_PORT}/{self.REDIS_DB}"
+        return f"{scheme}://{user}{self.REDIS_HOST}:{self.REDIS_PORT}/{self.REDIS_DB}"
 
     def celery_url(self) -> str:
         """The Celery server: the result-backend override, else the broker override, else localhost DB 1."""
@@ -139,11 +168,19 @@ class Settings(BaseSettings):
         return {}
 
     def client_options(self) -> dict[str, Any]:
-        """Options for the app server's pool beyond LinkOptions: credentials and TLS."""
+        """Options for the app server's pool beyond LinkOptions: credentials and TLS.
+
+        Credentials in REDIS_URL itself override these (see the module docstring).
+        """
         options: dict[str, Any] = {}
-        if self.REDIS_PASSWORD is not None and not self.REDIS_URL:
+        if self.REDIS_PASSWORD is not None:
             options["password"] = self.REDIS_PASSWORD.get_secret_value()
-        if self.REDIS_SSL_CA_FILE:
+        if self.REDIS_USERNAME:
+            options["username"] = self.REDIS_USERNAME
+        if self.REDIS_SSL_CA_FILE is not None:
+            self.app_url()  # refuses TLS settings next to a plaintext REDIS_URL
+            if not os.path.isfile(self.REDIS_SSL_CA_FILE):
+                raise ConfigError(f"REDIS_SSL_CA_FILE: no such file: {self.REDIS_SSL_CA_FILE}")
             options["ssl_ca_certs"] = self.REDIS_SSL_CA_FILE
         return options
 
