@@ -9,61 +9,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
-from typer.testing import CliRunner
 
-from keyspace import Keyring, generate_key
-from keyspace.cli import app
-from keyspace.testing.dataset import okx_uid, seed
-from keyspace.testing.server import RedisServer, running_server
+from keyspace.testing.dataset import okx_uid
+from keyspace.testing.server import running_server
+from tests.cli_support import PASSWORD, Deployment, deployment, invoke, server, value_of
 
-PASSWORD = "s3cret-pw-for-tests-only"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    with running_server(password=PASSWORD) as s:
-        yield s
-
-
-@pytest.fixture
-def deployment(server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """A temp dir with a .env for the password-protected server, the dataset seeded, cwd there."""
-    key = generate_key()
-    (tmp_path / ".env").write_text(
-        f"REDIS_HOST=127.0.0.1\nREDIS_PORT={server.port}\nREDIS_DB=0\nREDIS_PASSWORD={PASSWORD}\n"
-        f"CELERY_BROKER_URL_OVERRIDE=redis://:{PASSWORD}@127.0.0.1:{server.port}/1\n"
-        f"CELERY_RESULT_BACKEND_OVERRIDE=redis://:{PASSWORD}@127.0.0.1:{server.port}/1\n"
-        f"ENCRYPTION_KEY={key}\nREDIS_HEALTH_CHECK_INTERVAL=0\n"
-    )
-    for name in list(os.environ):
-        if name.startswith(("REDIS_", "CELERY_", "ENCRYPTION_", "KEYSPACE_")) and name != "KEYSPACE_PROJECT":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    app_client, celery_client = server.client(0), server.client(1)
-    app_client.flushall()
-    data = seed(app_client, celery_client, users=25, plaintext_share=0.4, keyring=Keyring(key))
-    return {"key": key, "data": data, "app": app_client, "dir": tmp_path}
-
-
-def value_of(client: redis.Redis, key: bytes) -> object:
-    kind = client.type(key)
-    if kind == b"hash":
-        return kind, client.hgetall(key)
-    if kind == b"set":
-        return kind, client.smembers(key)
-    if kind == b"list":
-        return kind, client.lrange(key, 0, -1)
-    return kind, client.get(key)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+__all__ = ["deployment", "server"]  # fixtures
 
 
 def no_password_in_cmdlines() -> None:
@@ -92,10 +46,9 @@ def console(name: str, *args: str, cwd: Path, stdin: str | None = None) -> subpr
 
 
 def test_redis_remote_and_local_ping_without_the_password_on_any_command_line(
-    deployment: dict[str, object],
+    deployment: Deployment,
 ) -> None:
-    cwd = deployment["dir"]
-    assert isinstance(cwd, Path)
+    cwd = deployment.dir
     remote = console("remote_main", "PING", cwd=cwd)
     assert remote.returncode == 0 and remote.stdout.strip() == "PONG", remote
     local = console("local_main", "1", "PING", cwd=cwd)
@@ -120,26 +73,25 @@ def test_redis_remote_and_local_ping_without_the_password_on_any_command_line(
     assert "(nil)" in stdout and "(integer) 0" in stdout
 
 
-def test_redis_remote_refuses_keys_and_dangerous_commands(deployment: dict[str, object]) -> None:
-    cwd = deployment["dir"]
-    assert isinstance(cwd, Path)
+def test_redis_remote_refuses_keys_and_dangerous_commands(deployment: Deployment) -> None:
+    cwd = deployment.dir
     refused = console("remote_main", "KEYS", "user:*", cwd=cwd)
     assert refused.returncode == 2 and "keyspace scan" in refused.stderr
     forced = console("remote_main", "--force", "KEYS", "celery*", cwd=cwd)
     assert forced.returncode == 0
     flush = console("remote_main", "FLUSHALL", cwd=cwd)
     assert flush.returncode == 2 and "--force" in flush.stderr
-    assert deployment["app"].dbsize() > 0  # type: ignore[attr-defined]
+    assert deployment.app.dbsize() > 0
     hgetall = console("remote_main", "HGETALL", f"user:{okx_uid(1)}:preferences", cwd=cwd)
     assert '"language"' in hgetall.stdout and "1) " in hgetall.stdout
     local_keys = console("local_main", "1", "KEYS", "celery*", cwd=cwd)
     assert local_keys.returncode == 0 and "celery" in local_keys.stdout
 
 
-def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: dict[str, object]) -> None:
-    data = deployment["data"]
-    key = next(k for k in data.secrets if k not in data.plaintext_keys)  # type: ignore[attr-defined]
-    secret = data.secrets[key]["api_secret"]  # type: ignore[attr-defined]
+def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: Deployment) -> None:
+    data = deployment.data
+    key = next(k for k in data.secrets if k not in data.plaintext_keys)
+    secret = data.secrets[key]["api_secret"]
     code, stdout, stderr = invoke("show", key)
     assert code == 0, stderr
     assert "UserApiKeys" in stdout and "**********" in stdout and secret not in stdout
@@ -154,7 +106,7 @@ def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: di
     assert code == 2 and "belongs to no model" in stderr and "Traceback" not in stderr
 
 
-def test_scan_streams_json_lines(deployment: dict[str, object]) -> None:
+def test_scan_streams_json_lines(deployment: Deployment) -> None:
     code, stdout, _ = invoke("scan", "TradingStatus", "--status", "running", "--json", "--limit", "3")
     lines = [json.loads(line) for line in stdout.splitlines()]
     assert code == 0 and 1 <= len(lines) <= 3 and all(x["status"] == "running" for x in lines)
@@ -162,16 +114,16 @@ def test_scan_streams_json_lines(deployment: dict[str, object]) -> None:
     assert code == 0 and "1 instance(s)" in stdout, stdout  # the dataset gives user i 1 + i % 2 positions
 
 
-def test_stats_counts_models_problems_and_unowned_keys(deployment: dict[str, object]) -> None:
-    client = deployment["app"]
-    client.set("some:stray:key", "x")  # type: ignore[attr-defined]
+def test_stats_counts_models_problems_and_unowned_keys(deployment: Deployment) -> None:
+    client = deployment.app
+    client.set("some:stray:key", "x")
     code, stdout, stderr = invoke("stats", "--json")
     assert code == 0, stderr
     result = json.loads(stdout)
     models = {m["model"]: m for m in result["models"]}
-    data = deployment["data"]
-    assert models["UserApiKeys"]["keys"] == data.counts["UserApiKeys"] + 2  # type: ignore[attr-defined]
-    assert models["UserApiKeys"]["plaintext_secrets"] == len(data.plaintext_keys)  # type: ignore[attr-defined]
+    data = deployment.data
+    assert models["UserApiKeys"]["keys"] == data.counts["UserApiKeys"] + 2
+    assert models["UserApiKeys"]["plaintext_secrets"] == len(data.plaintext_keys)
     assert models["UserApiKeys"]["undecryptable"] == 1 and models["UserApiKeys"]["wrong_type"] == 1
     assert models["UserSettings"]["corrupt"] == 1
     assert result["unowned"]["app"] == 1 and result["unowned_samples"]["app"] == ["some:stray:key"]
@@ -180,22 +132,22 @@ def test_stats_counts_models_problems_and_unowned_keys(deployment: dict[str, obj
     assert code == 0 and json.loads(stdout)["sampled"] is True
 
 
-def test_doctor_reports_plaintext_and_bad_keys_then_they_are_gone(deployment: dict[str, object]) -> None:
-    data = deployment["data"]
+def test_doctor_reports_plaintext_and_bad_keys_then_they_are_gone(deployment: Deployment) -> None:
+    data = deployment.data
     code, stdout, _ = invoke("doctor", "--json", "--okx-uid", okx_uid(1))
     checks = {c["check"]: c for c in json.loads(stdout)}
     assert code == 1
     assert checks["plaintext secrets"]["status"] == "warn"
-    assert str(len(data.plaintext_keys)) in checks["plaintext secrets"]["message"]  # type: ignore[attr-defined]
+    assert str(len(data.plaintext_keys)) in checks["plaintext secrets"]["message"]
     assert checks["bad keys"]["status"] == "fail"
-    for bad in data.bad_keys:  # type: ignore[attr-defined]
+    for bad in data.bad_keys:
         assert bad in checks["bad keys"]["message"]
     assert checks["migrations"]["status"] == "warn" and checks["app server"]["status"] == "ok"
     assert checks["API keys"]["status"] == "ok" and checks["positions"]["status"] == "ok"
     code, _, _ = invoke("migrate", "up", "-q")
     assert code == 1  # the bad keys are skipped and reported
-    for bad in data.bad_keys:  # type: ignore[attr-defined]
-        deployment["app"].delete(bad)  # type: ignore[attr-defined]  # the operator's fix
+    for bad in data.bad_keys:
+        deployment.app.delete(bad)  # the operator's fix
     code, _, stderr = invoke("migrate", "up", "-q")
     assert code == 0, stderr
     code, stdout, _ = invoke("doctor", "--json")
@@ -207,8 +159,8 @@ def test_doctor_reports_plaintext_and_bad_keys_then_they_are_gone(deployment: di
     assert code == 1 and "API keys not found" in stdout and "/setapi" in stdout
 
 
-def test_backup_restore_round_trip_and_damaged_file(deployment: dict[str, object], tmp_path: Path) -> None:
-    source = deployment["app"]
+def test_backup_restore_round_trip_and_damaged_file(deployment: Deployment, tmp_path: Path) -> None:
+    source = deployment.app
     assert isinstance(source, redis.Redis)
     source.expire(f"user:{okx_uid(3)}:preferences", 5000)
     file = tmp_path / "full.ksbak"
@@ -251,23 +203,21 @@ def test_backup_restore_round_trip_and_damaged_file(deployment: dict[str, object
         assert code == 1 and dest.dbsize() == 0
 
 
-def test_backup_of_selected_models_and_secrets_stay_encrypted(
-    deployment: dict[str, object], tmp_path: Path
-) -> None:
-    data = deployment["data"]
+def test_backup_of_selected_models_and_secrets_stay_encrypted(deployment: Deployment, tmp_path: Path) -> None:
+    data = deployment.data
     file = tmp_path / "keys.ksbak"
     code, _, stderr = invoke("backup", str(file), "--model", "UserApiKeys")
     assert code == 0, stderr
     header = json.loads(gzip.decompress(file.read_bytes()).decode().splitlines()[0])
     assert set(header["counts"]) == {"UserApiKeys"}
     text = gzip.decompress(file.read_bytes())
-    encrypted = next(k for k in data.secrets if k not in data.plaintext_keys)  # type: ignore[attr-defined]
-    secret = data.secrets[encrypted]["api_secret"].encode()  # type: ignore[attr-defined]
+    encrypted = next(k for k in data.secrets if k not in data.plaintext_keys)
+    secret = data.secrets[encrypted]["api_secret"].encode()
     records = [json.loads(line) for line in text.decode().splitlines()[1:-1]]
     assert not any(secret in base64.b64decode(r["dump"]) for r in records)
 
 
-def test_info_for_both_servers(deployment: dict[str, object]) -> None:
+def test_info_for_both_servers(deployment: Deployment) -> None:
     code, stdout, _ = invoke("info", "--json")
     result = json.loads(stdout)
     assert code == 0 and set(result) == {"app", "celery"}

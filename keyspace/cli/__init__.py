@@ -1,33 +1,13 @@
-"""The ``keyspace`` command line (typer + rich)."""
+"""The ``keyspace`` command line (typer + rich): one command group per module.
+
+main.py (root app, global options), context.py (settings, project, servers),
+errors.py (exit codes, the error boundary), output.py (JSON, tables),
+options.py (shared options), then one module per command group; rawcli.py
+is the ``redis-remote`` / ``redis-local`` console scripts.
+"""
 
 from __future__ import annotations
 
-import sys
+from keyspace.cli.main import app, main
 
-import typer
-
-from keyspace.cli import demo as _demo
-from keyspace.cli import migrate as _migrate
-from keyspace.cli import ops as _ops
-from keyspace.cli import schema as _schema
-
-app = typer.Typer(
-    name="keyspace",
-    help="Typed, encrypted Redis keyspace for TradingBoost: tour, key guide, keys.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("demo")(_demo.demo)
-app.command("schema")(_schema.schema)
-app.command("keygen")(_schema.keygen)
-app.add_typer(_migrate.app, name="migrate")
-app.command("rotate-keys")(_migrate.rotate_keys)
-_ops.register(app)
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+__all__ = ["app", "main"]

@@ -3,27 +3,50 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from keyspace.cli.context import state
+from keyspace.cli.errors import exit_codes_epilog
+from keyspace.cli.options import command_settings
 
+app = typer.Typer()
+
+TOUR_MODELS = (
+    "UserApiKeys",
+    "TradingStatus",
+    "Position",
+    "DcaCount",
+    "EntryPrice",
+)
+
+
+@app.command("demo", **command_settings(epilog=exit_codes_epilog("demo")))
 def demo(
-    url: str = typer.Option("memory://", "--url", help="server to run the tour on (default: in-memory)"),
-    users: int = typer.Option(20, help="users in the seeded legacy dataset"),
+    ctx: typer.Context,
+    url: Annotated[
+        str, typer.Option("--url", help="an empty server to run the tour on (default: in-memory)")
+    ] = "memory://",
+    users: Annotated[int, typer.Option("--users", min=1, help="users in the seeded legacy dataset")] = 20,
 ) -> None:
-    """Seed a legacy dataset and show the models at work."""
-    import models as m
-    from keyspace import Keyring, Mapper, WrongType, default_registry, generate_key
+    """Seed a legacy dataset and show the models at work (a throwaway key; never touches real data)."""
+    from keyspace import Keyring, Mapper, WrongType, generate_key
     from keyspace.testing.dataset import okx_uid, seed
 
-    console = Console()
+    st = state(ctx)
+    registry = st.registry(require=True)
+    ctx.with_resource(st.exported())  # the tour's doctor and runner find the same project
+    m = SimpleNamespace(**{name: registry.get(name).model for name in TOUR_MODELS})
+    console = Console(highlight=False, markup=False)  # data is printed as it is
     keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data
     mapper = Mapper.from_url(url, keyring=keyring)
     if not url.startswith("memory:") and mapper.clients["app"].dbsize():
-        console.print(f"[red]refusing to seed {url}: the database is not empty[/red]")
-        raise typer.Exit(2)
+        mapper.close()
+        raise typer.BadParameter(f"refusing to seed {url}: the database is not empty")
 
     console.rule("1. a legacy dataset, written the way the old application wrote it")
     data = seed(mapper.clients["app"], mapper.clients["celery"], users=users, keyring=keyring)
@@ -64,15 +87,15 @@ def demo(
 
     console.rule("5. the whole keyspace, counted per model")
     table = Table("model", "keys", "type", "server")
-    for spec in default_registry:
-        if not spec.model.__module__.startswith("models."):
-            continue
+    from keyspace.cli.schema import grouped
+
+    for spec in (s for _, members in grouped(registry, st.project().models) for s in members):
         table.add_row(spec.name, str(mapper.count(spec.model)), spec.redis_type, spec.server)
     console.print(table)
 
     console.rule("6. bad data is reported, never guessed at")
     for key, what in data.bad_keys.items():
-        found = default_registry.resolve(key)
+        found = registry.resolve(key)
         assert found is not None
         spec, values = found
         try:

@@ -1,229 +1,319 @@
-"""``keyspace migrate …`` (alembic-like) and ``keyspace rotate-keys``."""
+"""``keyspace migrate …``: versioned, locked, resumable data migrations (alembic-like)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.text import Text
 
-from keyspace.cli.common import FAILED, OK, URL_HELP, emit_json, err, handle_errors, mapper_for, out
+from keyspace.cli.context import state
+from keyspace.cli.errors import FAILED, OK, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Url, command_settings
+from keyspace.cli.output import emit_json, esc, progress, records, stderr, stdout
 
-app = typer.Typer(help="Versioned, locked, resumable data migrations.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-UrlOpt = typer.Option(None, "--url", help=URL_HELP)
-DirOpt = typer.Option(
-    None,
-    "--dir",
-    help="only this migrations folder (or configured location name); "
-    "default: every location of [tool.keyspace.migrations] / KEYSPACE_MIGRATIONS",
-)
-JsonOpt = typer.Option(False, "--json", help="machine-readable output")
-BatchOpt = typer.Option(500, "--batch", min=1, help="keys per SCAN batch / pipeline")
-RateOpt = typer.Option(None, "--rate", min=1, help="at most this many keys per second (protects production)")
-LeaseOpt = typer.Option(
-    30.0, "--lease", min=1, help="seconds the lock survives a runner that stopped renewing it"
-)
-
-
-def _runner(url: str | None, directory: Path | None, **kwargs: Any) -> Any:
-    from keyspace.cli.common import load_models
     from keyspace.ops.migrate import Runner
 
-    load_models()
+app = typer.Typer(
+    help="Versioned, locked, resumable data migrations (status, check, plan, up, down, verify, stamp, "
+    "history).",
+    no_args_is_help=True,
+)
 
-    return Runner(mapper_for(url), directory=directory, **kwargs)
+Dir = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="only this migrations folder (or configured location name); default: every configured "
+        "location (pyproject.toml tool.keyspace.migrations, KEYSPACE_MIGRATIONS, --migrations)",
+        show_default=False,
+    ),
+]
+Batch = Annotated[int, typer.Option("--batch", min=1, help="keys per SCAN batch / pipeline")]
+Rate = Annotated[
+    float | None,
+    typer.Option("--rate", min=1, help="at most this many keys per second (protects production)"),
+]
+Lease = Annotated[
+    float, typer.Option("--lease", min=1, help="seconds the lock survives a runner that stopped renewing it")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+MigrationId = Annotated[
+    str, typer.Argument(metavar="ID", help="a migration id, e.g. tradingboost/0001 or 0001")
+]
 
 
-def _progress_runner(
-    url: str | None, directory: Path | None, quiet: bool, **kwargs: Any
-) -> tuple[Any, Progress]:
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    )
+def runner(
+    ctx: typer.Context,
+    url: str | None,
+    celery_url: str | None,
+    directory: Path | None,
+    **kwargs: Any,
+) -> Runner:
+    """A Runner on the configured (or given) servers, schema and migration locations."""
+    from keyspace.ops.migrate import Runner
+
+    st = state(ctx)
+    project = st.project()
+    project.load_models()
+    return Runner(st.mapper(url, celery_url), directory=directory, project=project, **kwargs)
+
+
+def progress_runner(
+    ctx: typer.Context,
+    url: str | None,
+    celery_url: str | None,
+    directory: Path | None,
+    quiet: bool,
+    **kwargs: Any,
+) -> tuple[Runner, Progress]:
+    bar = progress(disable=quiet, transient=False)
     tasks: dict[str, Any] = {}
 
     def update(label: str, done: int, total: int | None) -> None:
         if label not in tasks:
-            tasks[label] = progress.add_task(label, total=total)
-        progress.update(tasks[label], completed=done, total=total)
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
 
-    return _runner(url, directory, progress=update, **kwargs), progress
+    return runner(ctx, url, celery_url, directory, progress=update, **kwargs), bar
 
 
-def _print_report(migration_id: str, report: Any) -> None:
+def print_report(migration_id: str, report: Any) -> None:
     data = report.as_dict()
-    out.print(
-        f"[bold]{migration_id}[/bold]: scanned {data['scanned']}, changed {data['changed']}, "
+    console = stdout()
+    console.print(
+        f"[bold]{esc(migration_id)}[/bold]: scanned {data['scanned']}, changed {data['changed']}, "
         f"already done {data['already']}, conflicts re-read {data['conflicts']}, "
         f"skipped {sum(data['skipped'].values())}"
     )
     for name, count in sorted(data["by_field"].items()):
-        out.print(f"  {name}: {count}")
+        console.print(Text(f"  {name}: {count}"))
     for model, keys in sorted(data["samples"].items()):
-        out.print(f"  sample {model}: {', '.join(keys)}")
+        console.print(Text(f"  sample {model}: {', '.join(keys)}"))
     for kind, keys in sorted(data["errors"].items()):
-        out.print(
-            f"  [red]skipped ({kind}, {data['skipped'][kind]})[/red]: {', '.join(keys[:10])}"
-            + (" …" if len(keys) > 10 else "")
+        more = " …" if len(keys) > 10 else ""
+        console.print(
+            Text.assemble(
+                (f"  skipped ({kind}, {data['skipped'][kind]})", "red"), f": {', '.join(keys[:10])}{more}"
+            )
         )
 
 
-@app.command()
-@handle_errors
+@app.command("status", **command_settings(epilog=exit_codes_epilog("migrate status")))
 def status(
-    url: str | None = UrlOpt,
-    directory: Path | None = DirOpt,
-    json_: bool = JsonOpt,
-    check: bool = typer.Option(False, "--check", help="exit 1 while migrations are pending (deploy gate)"),
+    ctx: typer.Context,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    json_: Json = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="exit 1 while migrations are pending (deploy gate)")
+    ] = False,
 ) -> None:
     """Applied and pending migrations, the lock, checksums."""
-    data = _runner(url, directory).status()
+    run = runner(ctx, url, celery_url, directory)
+    try:
+        data = run.status()
+    finally:
+        run.mapper.close()
     pending = [r["id"] for r in data["migrations"] if r["state"] == "pending"]
     if json_:
         emit_json({**data, "pending": pending})
     else:
-        table = Table("id", "state", "applied at", "description", "checksum")
+        rows = []
         for row in data["migrations"]:
-            state = row["state"] + (" (stamped)" if row["stamped"] else "")
-            state += " [yellow](script modified since)[/yellow]" if row["modified"] else ""
-            state += " (interrupted: will resume)" if row["checkpoint"] else ""
-            table.add_row(row["id"], state, row["applied_at"] or "", row["description"], row["checksum"])
-        out.print(table)
+            state_ = row["state"] + (" (stamped)" if row["stamped"] else "")
+            state_ += " (script modified since)" if row["modified"] else ""
+            state_ += " (interrupted: will resume)" if row["checkpoint"] else ""
+            rows.append([row["id"], state_, row["applied_at"] or "", row["description"], row["checksum"]])
+        console = stdout()
+        console.print(
+            records(["id", "state", "applied at", "description", "checksum"], rows, console=console)
+        )
         lock = data["lock"]
-        out.print(
-            f"running: {lock['holder']} ({lock['purpose']}) since {lock['since']}"
-            if lock
-            else "running: none"
+        console.print(
+            Text(
+                f"running: {lock['holder']} ({lock['purpose']}) since {lock['since']}"
+                if lock
+                else "running: none"
+            )
         )
     raise typer.Exit(FAILED if check and pending else OK)
 
 
-@app.command()
-@handle_errors
-def check(url: str | None = UrlOpt, directory: Path | None = DirOpt) -> None:
+@app.command("check", **command_settings(epilog=exit_codes_epilog("migrate check")))
+def check(
+    ctx: typer.Context,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    json_: Json = False,
+) -> None:
     """Exit 1 while migrations are pending, 0 when none are (for deploy gates)."""
-    pending = [m.id for m in _runner(url, directory).pending()]
-    if pending:
-        err.print(f"pending migrations: {', '.join(pending)}")
-        raise typer.Exit(FAILED)
-    out.print("no pending migrations")
+    run = runner(ctx, url, celery_url, directory)
+    try:
+        pending = [m.id for m in run.pending()]
+    finally:
+        run.mapper.close()
+    if json_:
+        emit_json({"ok": not pending, "pending": pending})
+    elif pending:
+        stderr().print(Text(f"pending migrations: {', '.join(pending)}"))
+    else:
+        stdout().print("no pending migrations")
+    raise typer.Exit(FAILED if pending else OK)
 
 
-@app.command()
-@handle_errors
+@app.command("plan", **command_settings(epilog=exit_codes_epilog("migrate plan")))
 def plan(
-    url: str | None = UrlOpt,
-    directory: Path | None = DirOpt,
-    to: str | None = typer.Option(None, "--to", help="plan up to this migration"),
-    json_: bool = JsonOpt,
-    batch: int = BatchOpt,
+    ctx: typer.Context,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="plan up to this migration", show_default=False)
+    ] = None,
+    json_: Json = False,
+    batch: Batch = 500,
 ) -> None:
     """Dry run: what `up` would change (counts per model and field, sample keys). Writes nothing."""
-    reports = _runner(url, directory, batch=batch).plan(to)
+    run = runner(ctx, url, celery_url, directory, batch=batch)
+    try:
+        reports = run.plan(to)
+    finally:
+        run.mapper.close()
     if json_:
         emit_json({mid: r.as_dict() for mid, r in reports.items()})
         return
     if not reports:
-        out.print("nothing to do: no pending migrations")
+        stdout().print("nothing to do: no pending migrations")
     for mid, report in reports.items():
-        _print_report(mid, report)
+        print_report(mid, report)
 
 
-@app.command()
-@handle_errors
+@app.command("up", **command_settings(epilog=exit_codes_epilog("migrate up")))
 def up(
-    url: str | None = UrlOpt,
-    directory: Path | None = DirOpt,
-    to: str | None = typer.Option(None, "--to", help="apply up to (and including) this migration"),
-    batch: int = BatchOpt,
-    rate: float | None = RateOpt,
-    lease: float = LeaseOpt,
-    json_: bool = JsonOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    ctx: typer.Context,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="apply up to (and including) this migration", show_default=False),
+    ] = None,
+    batch: Batch = 500,
+    rate: Rate = None,
+    lease: Lease = 30.0,
+    json_: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Apply pending migrations under the lock, resuming an interrupted run."""
-    runner, progress = _progress_runner(url, directory, quiet or json_, batch=batch, rate=rate, lease=lease)
-    with progress:
-        reports = runner.up(to)
+    run, bar = progress_runner(
+        ctx, url, celery_url, directory, quiet or json_, batch=batch, rate=rate, lease=lease
+    )
+    try:
+        with bar:
+            reports = run.up(to)
+    finally:
+        run.mapper.close()
     if json_:
         emit_json({mid: r.as_dict() for mid, r in reports.items()})
     elif not reports:
-        out.print("nothing to do: no pending migrations")
-    for mid, report in reports.items():
-        if not json_:
-            _print_report(mid, report)
+        stdout().print("nothing to do: no pending migrations")
+    else:
+        for mid, report in reports.items():
+            print_report(mid, report)
     if any(not r.ok for r in reports.values()):
-        err.print("some keys were skipped (listed above): fix them and run `keyspace migrate up` again")
+        stderr().print("some keys were skipped (listed above): fix them and run `keyspace migrate up` again")
         raise typer.Exit(FAILED)
 
 
-@app.command()
-@handle_errors
+@app.command("down", **command_settings(epilog=exit_codes_epilog("migrate down")))
 def down(
-    migration_id: str = typer.Argument(..., metavar="ID"),
-    url: str | None = UrlOpt,
-    directory: Path | None = DirOpt,
-    allow_plaintext: bool = typer.Option(
-        False, "--allow-plaintext", help="needed to decrypt secrets back to plaintext"
-    ),
-    batch: int = BatchOpt,
-    lease: float = LeaseOpt,
+    ctx: typer.Context,
+    migration_id: MigrationId,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    allow_plaintext: Annotated[
+        bool, typer.Option("--allow-plaintext", help="needed to decrypt secrets back to plaintext")
+    ] = False,
+    batch: Batch = 500,
+    lease: Lease = 30.0,
+    json_: Json = False,
 ) -> None:
     """Undo one migration (only where it defines a down)."""
-    report = _runner(url, directory, batch=batch, lease=lease, allow_plaintext=allow_plaintext).down(
-        migration_id
-    )
-    _print_report(f"{migration_id} (down)", report)
+    run = runner(ctx, url, celery_url, directory, batch=batch, lease=lease, allow_plaintext=allow_plaintext)
+    try:
+        report = run.down(migration_id)
+    finally:
+        run.mapper.close()
+    if json_:
+        emit_json({"id": migration_id, "ok": report.ok, "report": report.as_dict()})
+    else:
+        print_report(f"{migration_id} (down)", report)
     raise typer.Exit(OK if report.ok else FAILED)
 
 
-@app.command()
-@handle_errors
-def verify(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bool = JsonOpt) -> None:
+@app.command("verify", **command_settings(epilog=exit_codes_epilog("migrate verify")))
+def verify(
+    ctx: typer.Context,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    json_: Json = False,
+) -> None:
     """Prove every encrypted value is a token under the current key (so ENCRYPTION_OLD_KEYS can go)."""
-    result = _runner(url, directory).verify()
+    run = runner(ctx, url, celery_url, directory)
+    try:
+        result = run.verify()
+    finally:
+        run.mapper.close()
     if json_:
         emit_json(result)
     else:
+        console = stdout()
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(result["counts"].items())) or "no encrypted values"
-        out.print(f"encrypted values ({counts}); current key {result['fingerprint']}")
+        console.print(Text(f"encrypted values ({counts}); current key {result['fingerprint']}"))
         for kind, keys in sorted(result["problems"].items()):
-            out.print(f"  [red]{kind}[/red]: {', '.join(keys[:10])}")
+            console.print(Text.assemble((f"  {kind}", "red"), f": {', '.join(keys[:10])}"))
         for mid in result["modified"]:
-            out.print(f"  [yellow]migration {mid} was modified after it was applied[/yellow]")
-        out.print("[green]verified[/green]" if result["ok"] else "[red]not verified[/red]")
+            console.print(Text(f"  migration {mid} was modified after it was applied", style="yellow"))
+        console.print("[green]verified[/green]" if result["ok"] else "[red]not verified[/red]")
     raise typer.Exit(OK if result["ok"] else FAILED)
 
 
-@app.command()
-@handle_errors
+@app.command("stamp", **command_settings(epilog=exit_codes_epilog("migrate stamp")))
 def stamp(
-    migration_id: str = typer.Argument(..., metavar="ID"),
-    url: str | None = UrlOpt,
-    directory: Path | None = DirOpt,
+    ctx: typer.Context,
+    migration_id: MigrationId,
+    url: Url = None,
+    celery_url: CeleryUrl = None,
+    directory: Dir = None,
+    json_: Json = False,
 ) -> None:
     """Record a migration (and its dependencies) as applied without running it."""
-    stamped = _runner(url, directory).stamp(migration_id)
-    out.print(f"stamped: {', '.join(stamped)}" if stamped else "already applied")
+    run = runner(ctx, url, celery_url, directory)
+    try:
+        stamped = run.stamp(migration_id)
+    finally:
+        run.mapper.close()
+    if json_:
+        emit_json({"id": migration_id, "stamped": stamped})
+    else:
+        stdout().print(Text(f"stamped: {', '.join(stamped)}" if stamped else "already applied"))
 
 
-@app.command()
-@handle_errors
-def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bool = JsonOpt) -> None:
-    """Every migration with its dependencies and what it does."""
-    from keyspace.io.project import Project
+@app.command("history", **command_settings(epilog=exit_codes_epilog("migrate history")))
+def history(ctx: typer.Context, directory: Dir = None, json_: Json = False) -> None:
+    """Every migration with its dependencies and what it does (reads no server)."""
     from keyspace.ops.migrate import load_all
 
-    project = Project.discover()
+    project = state(ctx).project()
     locations = (project.location(directory),) if directory else project.require_migrations()
     rows: list[dict[str, Any]] = [
         {
@@ -238,27 +328,12 @@ def history(url: str | None = UrlOpt, directory: Path | None = DirOpt, json_: bo
     if json_:
         emit_json(rows)
         return
+    console = stdout()
     for row in rows:
         deps = f" (after {', '.join(row['depends_on'])})" if row["depends_on"] else ""
-        out.print(
-            f"[bold]{row['id']}[/bold]{deps}: {row['description']}"
+        console.print(
+            f"[bold]{esc(row['id'])}[/bold]{esc(deps)}: {esc(row['description'])}"
             + ("" if row["down"] else " [dim](no down)[/dim]")
         )
         for op in row["operations"]:
-            out.print(f"    - {op}")
-
-
-@handle_errors
-def rotate_keys(
-    url: str | None = UrlOpt,
-    batch: int = BatchOpt,
-    rate: float | None = RateOpt,
-    lease: float = LeaseOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
-) -> None:
-    """Re-encrypt every token not under the current ENCRYPTION_KEY (then run `keyspace migrate verify`)."""
-    runner, progress = _progress_runner(url, None, quiet, batch=batch, rate=rate, lease=lease)
-    with progress:
-        report = runner.rotate_keys()
-    _print_report("rotate-keys", report)
-    raise typer.Exit(OK if report.ok else FAILED)
+            console.print(Text(f"    - {op}"))

@@ -3,58 +3,115 @@
     redis-remote PING
     redis-remote HGETALL user:500000000000000001:api:keys
     redis-local 1 LLEN celery
-    redis-remote                 # interactive prompt
+    redis-remote                 # interactive prompt (line editing, history)
+    redis-remote --force DEL a b # anything outside the allowlist needs --force
 
-They read the same settings as keyspace (.env): the password is passed to
-the connection in-process — never on a command line, neither ours nor a
-child's (no redis-cli is spawned).  On the app server KEYS is refused with a
-pointer to ``keyspace scan`` (``--force`` overrides); FLUSHALL, FLUSHDB,
-CONFIG, SHUTDOWN and DEBUG need ``--force`` on either server.
+They read the same settings as keyspace (.env): the password is passed to the
+connection in-process — never on a command line, neither ours nor a child's
+(no redis-cli is spawned).
+
+Only an **allowlist** runs without ``--force``: reads, single-key writes,
+SCAN, INFO, PING and a few read-only subcommands (CLIENT LIST, MEMORY USAGE,
+…).  Everything else — scripts (EVAL, FCALL), FLUSH*, SWAPDB, CONFIG, ACL,
+REPLICAOF, MIGRATE, CLIENT KILL/PAUSE, multi-key writes, … — needs
+``--force``, which is accepted only as the tool's own option *before* the
+command (``SET k --force`` stores the text ``--force``).  On the app server
+KEYS is refused with a pointer to ``keyspace scan`` (``--force`` overrides).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 
-DANGEROUS = {"FLUSHALL", "FLUSHDB", "CONFIG", "SHUTDOWN", "DEBUG"}
+USAGE = 2
+HISTORY_LENGTH = 1000
+
+# fmt: off
+# Commands that run without --force (any arguments).
+READS = {
+    # strings
+    "GET", "MGET", "STRLEN", "GETRANGE", "SUBSTR", "LCS", "GETBIT", "BITCOUNT", "BITPOS", "BITFIELD_RO",
+    # keys
+    "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "DUMP", "TOUCH", "RANDOMKEY", "SCAN",
+    # hashes
+    "HGET", "HMGET", "HGETALL", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN", "HSCAN", "HRANDFIELD",
+    "HTTL", "HPTTL", "HEXPIRETIME", "HPEXPIRETIME",
+    # lists
+    "LRANGE", "LLEN", "LINDEX", "LPOS",
+    # sets
+    "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SSCAN", "SRANDMEMBER", "SINTER", "SUNION", "SDIFF",
+    "SINTERCARD",
+    # sorted sets
+    "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZCARD",
+    "ZSCORE", "ZMSCORE", "ZRANK", "ZREVRANK", "ZCOUNT", "ZLEXCOUNT", "ZSCAN", "ZRANDMEMBER", "ZINTER",
+    "ZUNION", "ZDIFF", "ZINTERCARD",
+    # streams, hyperloglog, geo
+    "XRANGE", "XREVRANGE", "XLEN", "XINFO", "XPENDING", "PFCOUNT", "GEOPOS", "GEODIST", "GEOHASH",
+    "GEOSEARCH", "GEORADIUS_RO", "GEORADIUSBYMEMBER_RO",
+    # server (read-only)
+    "PING", "ECHO", "INFO", "DBSIZE", "TIME", "LASTSAVE", "ROLE", "LOLWUT",
+}
+SINGLE_KEY_WRITES = {
+    "SET", "SETNX", "SETEX", "PSETEX", "GETSET", "GETDEL", "GETEX", "APPEND", "SETRANGE", "SETBIT",
+    "INCR", "INCRBY", "INCRBYFLOAT", "DECR", "DECRBY",
+    "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST", "RESTORE",
+    "HSET", "HSETNX", "HMSET", "HDEL", "HINCRBY", "HINCRBYFLOAT", "HEXPIRE", "HPEXPIRE", "HPERSIST",
+    "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LSET", "LREM", "LTRIM", "LINSERT",
+    "SADD", "SREM", "SPOP",
+    "ZADD", "ZREM", "ZINCRBY", "ZPOPMIN", "ZPOPMAX", "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK", "ZREMRANGEBYLEX",
+    "XADD", "XDEL", "XTRIM", "PFADD", "GEOADD",
+}
+ONE_KEY = {"DEL", "UNLINK"}  # allowed with exactly one key
+# Container commands: the subcommands that only read.
+SUBCOMMANDS = {
+    "CLIENT": {"LIST", "INFO", "GETNAME", "ID"},
+    "COMMAND": {"COUNT", "DOCS", "INFO", "LIST", "GETKEYS", "HELP"},
+    "OBJECT": {"ENCODING", "FREQ", "IDLETIME", "REFCOUNT", "HELP"},
+    "MEMORY": {"USAGE", "STATS", "DOCTOR", "HELP"},
+    "SLOWLOG": {"GET", "LEN", "HELP"},
+    "LATENCY": {"LATEST", "HISTORY", "DOCTOR", "HELP"},
+    "PUBSUB": {"CHANNELS", "NUMSUB", "NUMPAT", "SHARDCHANNELS", "SHARDNUMSUB", "HELP"},
+    "SCRIPT": {"EXISTS"},
+    "FUNCTION": {"LIST", "STATS"},
+    "CLUSTER": {"INFO", "NODES", "SLOTS", "SHARDS", "KEYSLOT", "MYID", "COUNTKEYSINSLOT"},
+}
+ALLOWED = READS | SINGLE_KEY_WRITES
+
 # commands whose string reply is a status (printed without quotes by redis-cli)
 STATUS_COMMANDS = {
-    "PING",
-    "SET",
-    "MSET",
-    "SELECT",
-    "FLUSHDB",
-    "FLUSHALL",
-    "AUTH",
-    "RENAME",
-    "TYPE",
-    "HMSET",
-    "LSET",
-    "LTRIM",
-    "SAVE",
-    "BGSAVE",
-    "BGREWRITEAOF",
-    "MULTI",
-    "DISCARD",
-    "WATCH",
-    "UNWATCH",
-    "RESTORE",
-    "SWAPDB",
-    "READONLY",
-    "READWRITE",
-    "CLIENT",
-    "CONFIG",
-    "DEBUG",
-    "SETEX",
-    "PSETEX",
-    "RESET",
+    "PING", "SET", "MSET", "SELECT", "FLUSHDB", "FLUSHALL", "AUTH", "RENAME", "TYPE", "HMSET", "LSET",
+    "LTRIM", "SAVE", "BGSAVE", "BGREWRITEAOF", "MULTI", "DISCARD", "WATCH", "UNWATCH", "RESTORE", "SWAPDB",
+    "READONLY", "READWRITE", "CLIENT", "CONFIG", "DEBUG", "SETEX", "PSETEX", "RESET", "SCRIPT", "FUNCTION",
+    "ACL", "REPLICAOF", "SLAVEOF", "MIGRATE",
 }
-USAGE = 2
+# fmt: on
+
+USAGE_TEXT = {
+    "redis-remote": "usage: redis-remote [--force] [COMMAND [ARG …]]\n"
+    "The app server of .env (REDIS_URL / REDIS_HOST, REDIS_PASSWORD); no COMMAND: an interactive prompt.",
+    "redis-local": "usage: redis-local [DB] [--force] [COMMAND [ARG …]]\n"
+    "The local (celery) server of .env (CELERY_*_OVERRIDE), database DB; no COMMAND: an interactive prompt.",
+}
+OPTIONS_TEXT = """
+options (before the command only; after it they are data):
+  --force        run a command outside the allowlist (or KEYS on the app server)
+  -h, --help     this help
+  --version      the keyspace version
+
+Without --force only reads, single-key writes, DEL/UNLINK of one key, SCAN, INFO, PING and
+read-only subcommands (CLIENT LIST, MEMORY USAGE, SLOWLOG GET, …) run.  The prompt keeps a
+history in ~/.keyspace_redis_history (lines with AUTH, HELLO … AUTH, CONFIG SET requirepass,
+ACL or MIGRATE … AUTH are never recorded); `--force COMMAND` forces one line.
+"""
 
 
 def format_reply(reply: Any, indent: int = 0) -> str:
@@ -116,18 +173,32 @@ def _quote(data: bytes) -> str:
 
 
 def refusal(args: list[str], *, app_server: bool, force: bool) -> str | None:
-    """Why a command is refused (None when it may run)."""
+    """Why a command is refused without --force (None when it may run)."""
     if not args or force:
         return None
     name = args[0].upper()
-    if name == "KEYS" and app_server:
+    if name == "KEYS":
+        if not app_server:
+            return None
         return (
             "KEYS blocks the app server while it walks every key: use `keyspace scan MODEL` "
-            "(or SCAN 0 MATCH pattern COUNT 1000); add --force if you really must"
+            "(or SCAN 0 MATCH pattern COUNT 1000); add --force before the command if you really must"
         )
-    if name in DANGEROUS:
-        return f"{name} can destroy data or stop the server: add --force if you really mean it"
-    return None
+    if name in ALLOWED:
+        return None
+    if name in ONE_KEY and len(args) == 2:
+        return None
+    sub = args[1].upper() if len(args) > 1 else ""
+    if name in SUBCOMMANDS and sub in SUBCOMMANDS[name]:
+        return None
+    what = f"{name} {sub}".strip() if name in SUBCOMMANDS else name
+    if name in ONE_KEY:
+        what = f"{name} of {len(args) - 1} keys"
+    return (
+        f"{what} is not on the allowlist (reads, single-key writes, SCAN, INFO): it can change or "
+        f"destroy data, run scripts or reconfigure the server; put --force before the command "
+        f"if you really mean it"
+    )
 
 
 def _client(url: str, **options: Any) -> redis.Redis:
@@ -169,30 +240,136 @@ def raw_command(client: redis.Redis, args: list[str]) -> Any:
         pool.release(conn)
 
 
-def _interactive(client: redis.Redis, prompt: str, *, app_server: bool, force: bool) -> int:
-    while True:
-        try:
-            line = input(prompt)
-        except EOFError:
-            print()
-            return 0
-        except KeyboardInterrupt:
-            print()
-            continue
-        if line.strip().lower() in ("quit", "exit"):
-            return 0
-        try:
-            args = shlex.split(line)
-        except ValueError as exc:
-            print(f"(error) {exc}")
-            continue
-        if args:
-            _run(client, args, app_server=app_server, force=force)
+# --- the interactive prompt ------------------------------------------------------------
 
 
-def _split_flags(argv: list[str]) -> tuple[list[str], bool]:
-    force = "--force" in argv
-    return [a for a in argv if a != "--force"], force
+def history_file() -> Path:
+    """The prompt's history, in the user's home (KEYSPACE_REDIS_HISTORY overrides; empty: none)."""
+    override = os.environ.get("KEYSPACE_REDIS_HISTORY")
+    if override is not None:
+        return Path(override)
+    return Path.home() / ".keyspace_redis_history"
+
+
+def recordable(line: str) -> bool:
+    """False for lines with credentials: AUTH, HELLO … AUTH, CONFIG SET requirepass, ACL, MIGRATE … AUTH."""
+    try:
+        words = [w.upper() for w in shlex.split(line)]
+    except ValueError:
+        words = [w.upper() for w in line.split()]
+    while words and words[0] == "--FORCE":
+        words.pop(0)
+    if not words:
+        return False
+    name = words[0]
+    if name in ("AUTH", "ACL"):
+        return False
+    if name == "HELLO" and "AUTH" in words:
+        return False
+    if name == "MIGRATE" and ("AUTH" in words or "AUTH2" in words):
+        return False
+    if name == "CONFIG" and any(w in ("REQUIREPASS", "MASTERAUTH", "MASTERUSER") for w in words):
+        return False
+    upper = line.upper()
+    return not any(word in upper for word in ("REQUIREPASS", "MASTERAUTH"))
+
+
+class History:
+    """readline line editing and a persistent history that never records credentials."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.readline: Any = None
+        try:
+            import readline
+        except ImportError:  # pragma: no cover - platforms without readline
+            return
+        self.readline = readline
+        readline.set_auto_history(False)  # we choose which lines are recorded
+        readline.set_history_length(HISTORY_LENGTH)
+        if str(path) and path.is_file():
+            with contextlib.suppress(OSError):
+                readline.read_history_file(str(path))
+
+    def add(self, line: str) -> None:
+        if self.readline is not None and line.strip() and recordable(line):
+            self.readline.add_history(line)
+
+    def save(self) -> None:
+        if self.readline is None or not str(self.path):
+            return
+        with contextlib.suppress(OSError):
+            self.path.touch(mode=0o600, exist_ok=True)
+            os.chmod(self.path, 0o600)
+            self.readline.write_history_file(str(self.path))
+
+
+def _interactive(
+    client: redis.Redis, prompt: str, *, app_server: bool, force: bool, read: Callable[[str], str] = input
+) -> int:
+    history = History(history_file())
+    try:
+        while True:
+            try:
+                line = read(prompt)
+            except EOFError:
+                print()
+                return 0
+            except KeyboardInterrupt:
+                print()
+                continue
+            if line.strip().lower() in ("quit", "exit"):
+                return 0
+            history.add(line)
+            try:
+                args = shlex.split(line)
+            except ValueError as exc:
+                print(f"(error) {exc}")
+                continue
+            line_force = force
+            if args and args[0] == "--force":
+                args, line_force = args[1:], True
+            if args:
+                _run(client, args, app_server=app_server, force=line_force)
+    finally:
+        history.save()
+
+
+# --- the console scripts -------------------------------------------------------------
+
+
+def parse_options(argv: list[str], tool: str, *, db_argument: bool) -> tuple[list[str], bool, int | None]:
+    """The tool's own leading options: ``[DB] [--force] [-h] [--version] [--]``, then the command.
+
+    Prints help/version and exits; an unknown leading option is a usage error (exit 2).
+    """
+    force = False
+    db: int | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg == "--force":
+            force = True
+        elif arg in ("-h", "--help"):
+            print(USAGE_TEXT[tool] + "\n" + OPTIONS_TEXT.strip("\n"))
+            raise SystemExit(0)
+        elif arg == "--version":
+            from keyspace import __version__
+
+            print(f"{tool} (keyspace {__version__})")
+            raise SystemExit(0)
+        elif db_argument and db is None and arg.isdigit():
+            db = int(arg)
+        elif arg.startswith("-") and len(arg) > 1:
+            print(f"error: unknown option {arg!r} (see {tool} --help)", file=sys.stderr)
+            raise SystemExit(USAGE)
+        else:
+            break
+        i += 1
+    return argv[i:], force, db
 
 
 def remote_main(argv: list[str] | None = None) -> None:
@@ -200,7 +377,9 @@ def remote_main(argv: list[str] | None = None) -> None:
     from keyspace.errors import ConfigError
     from keyspace.io.settings import Settings
 
-    args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
+    args, force, _ = parse_options(
+        list(sys.argv[1:] if argv is None else argv), "redis-remote", db_argument=False
+    )
     try:
         settings = Settings.load()
         url = settings.app_url()
@@ -219,10 +398,9 @@ def local_main(argv: list[str] | None = None) -> None:
     from keyspace.errors import ConfigError
     from keyspace.io.settings import Settings
 
-    args, force = _split_flags(list(sys.argv[1:] if argv is None else argv))
-    db: int | None = None
-    if args and args[0].isdigit():
-        db = int(args.pop(0))
+    args, force, db = parse_options(
+        list(sys.argv[1:] if argv is None else argv), "redis-local", db_argument=True
+    )
     try:
         settings = Settings.load()
     except ConfigError as exc:

@@ -1,13 +1,23 @@
-"""``keyspace schema`` and ``keyspace keygen``."""
+"""``keyspace schema`` (the key guide of the configured schema) and ``keyspace keygen``."""
 
 from __future__ import annotations
 
-import os
+import json
+import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keyspace.core.crypto import generate_key
+from keyspace.cli.context import state
+from keyspace.cli.errors import exit_codes_epilog
+from keyspace.cli.options import Json, command_settings
+
+if TYPE_CHECKING:
+    from keyspace.core.model import ModelSpec
+    from keyspace.core.registry import Registry
+
+app = typer.Typer()
 
 
 class Format(StrEnum):
@@ -15,38 +25,102 @@ class Format(StrEnum):
     json = "json"
 
 
+def grouped(registry: Registry, modules: tuple[str, ...]) -> list[tuple[str, list[ModelSpec]]]:
+    """The registry's models of each configured schema module, in a deterministic order.
+
+    A module's group holds the models it (or a submodule) defines, and those it
+    exports; the order is the module's ``ALL_MODELS`` when it declares one, then
+    declaration order.  A model belongs to the first module that claims it.
+    """
+    claimed: set[int] = set()
+    groups: list[tuple[str, list[ModelSpec]]] = []
+    specs = list(registry)
+    for name in modules:
+        module = sys.modules.get(name)
+        exported = {id(v) for v in vars(module).values()} if module is not None else set()
+        members = [
+            s
+            for s in specs
+            if id(s) not in claimed
+            and (
+                s.model.__module__ == name
+                or s.model.__module__.startswith(name + ".")
+                or id(s.model) in exported
+            )
+        ]
+        order = [id(m) for m in getattr(module, "ALL_MODELS", ())]
+        members.sort(key=lambda s: order.index(id(s.model)) if id(s.model) in order else len(order))
+        claimed.update(id(s) for s in members)
+        if members:
+            groups.append((name, members))
+    return groups
+
+
+@app.command(
+    "schema",
+    **command_settings(epilog=exit_codes_epilog("schema")),
+)
 def schema(
-    format: Format = typer.Option(Format.markdown, "--format", "-f", help="markdown or json"),
-    no_overrides: bool = typer.Option(
-        False, "--no-overrides", help="show the declared TTLs, ignoring KEYSPACE_TTL_OVERRIDES"
-    ),
+    ctx: typer.Context,
+    format: Annotated[Format, typer.Option("--format", "-f", help="markdown or json")] = Format.markdown,
+    json_: Json = False,
+    no_overrides: Annotated[
+        bool,
+        typer.Option("--no-overrides", help="show the declared TTLs, ignoring KEYSPACE_TTL_OVERRIDES"),
+    ] = False,
 ) -> None:
-    """Print the key guide generated from the models: template, type, TTL in force, server, fields."""
-    import models
-    from keyspace.core.guide import as_json, as_markdown
-    from keyspace.core.registry import default_registry
+    """Print the key guide of every model of the configured schema (grouped by module).
+
+    The schema is [tool.keyspace] models in pyproject.toml, KEYSPACE_MODELS and --models.
+    Shows template, Redis type, TTL in force, server and fields.
+    """
+    from keyspace.core.guide import as_markdown, describe
     from keyspace.errors import ConfigError
     from keyspace.io.settings import Settings
 
+    st = state(ctx)
+    registry = st.registry(require=True)
+    groups = grouped(registry, st.project().models)
     overrides: dict[str, int | None] = {}
     if not no_overrides:
-        try:
-            overrides = Settings(
-                KEYSPACE_TTL_OVERRIDES=os.environ.get("KEYSPACE_TTL_OVERRIDES", "")
-            ).ttl_overrides()
-        except ConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        known = {s.name for s in default_registry}
+        env = st.environment()
+        overrides = Settings.load(
+            {"KEYSPACE_TTL_OVERRIDES": env.get("KEYSPACE_TTL_OVERRIDES", "")}
+        ).ttl_overrides()
+        known = {s.name for _, members in groups for s in members}
         for name in overrides:
             if name not in known:
-                typer.echo(f"error: KEYSPACE_TTL_OVERRIDES names unknown model {name!r}", err=True)
-                raise typer.Exit(2)
-    specs = [m.__keyspace__ for m in models.ALL_MODELS]
-    render = as_json if format is Format.json else as_markdown
-    typer.echo(render(specs, overrides), nl=False)
+                raise ConfigError(f"KEYSPACE_TTL_OVERRIDES names unknown model {name!r}")
+    if json_ or format is Format.json:
+        rows = [{**describe(s, overrides), "module": module} for module, members in groups for s in members]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if len(groups) == 1:
+        typer.echo(as_markdown(groups[0][1], overrides), nl=False)
+        return
+    parts: list[str] = []
+    for n, (module, members) in enumerate(groups):
+        rendered = as_markdown(members, overrides)
+        head, _, body = rendered.partition("\n|")
+        if n == 0:
+            parts.append(head.rstrip("\n") + "\n")
+        parts.append(f"\n## `{module}`\n\n|{body}")
+    typer.echo("".join(parts), nl=False)
 
 
-def keygen() -> None:
-    """Print a new Fernet key for ENCRYPTION_KEY (replaces scripts/generate_encryption_key.py)."""
-    typer.echo(generate_key())
+@app.command("keygen", **command_settings(epilog=exit_codes_epilog("keygen")))
+def keygen(json_: Json = False) -> None:
+    """Print a new random Fernet key (44 characters, URL-safe base64) on stdout.
+
+    Put it in the application's .env as ENCRYPTION_KEY=<key> (keyspace and the
+    application read the same variable). To rotate: move the current key to
+    ENCRYPTION_OLD_KEYS, set the new one, then run `keyspace rotate-keys` and
+    `keyspace migrate verify`.
+    """
+    from keyspace.core.crypto import generate_key
+
+    key = generate_key()
+    if json_:
+        typer.echo(json.dumps({"ENCRYPTION_KEY": key}))
+    else:
+        typer.echo(key)
