@@ -9,8 +9,8 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import executor, state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Url, command_settings, model_spec
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Url, model_spec
 from keyspace.cli.output import emit_json, progress, stdout, warn
 
 app = typer.Typer()
@@ -29,7 +29,7 @@ def _server(ctx: typer.Context, celery: bool, url: str | None, celery_url: str |
     return server, where
 
 
-@app.command("backup", **command_settings(epilog=exit_codes_epilog("backup")))
+@app.command("backup", cls=KeyspaceCommand, epilog=exit_codes_epilog("backup"))
 def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="the backup file to write (gzip)")],
@@ -73,7 +73,7 @@ def backup(
     )
 
 
-@app.command("restore", **command_settings(epilog=exit_codes_epilog("restore")))
+@app.command("restore", cls=KeyspaceCommand, epilog=exit_codes_epilog("restore"))
 def restore(
     ctx: typer.Context,
     file: Annotated[

@@ -203,8 +203,8 @@ def _app_url(settings: Settings) -> str:
         return url
     parts = urlsplit(url)
     options = settings.client_options()
-    if "password" in options:
-        user = quote(unquote(parts.username or ""), safe="")
+    if "password" in options and parts.password is None:  # credentials inside the URL win
+        user = quote(unquote(parts.username or options.get("username", "")), safe="")
         host = parts.netloc.rsplit("@", 1)[-1]
         parts = parts._replace(netloc=f"{user}:{quote(options['password'], safe='')}@{host}")
     if "ssl_ca_certs" in options:

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import command_settings
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 
 app = typer.Typer()
 
@@ -25,7 +24,7 @@ TOUR_MODELS = (
 )
 
 
-@app.command("demo", **command_settings(epilog=exit_codes_epilog("demo")))
+@app.command("demo", cls=KeyspaceCommand, epilog=exit_codes_epilog("demo"))
 def demo(
     ctx: typer.Context,
     url: Annotated[

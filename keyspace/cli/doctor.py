@@ -8,8 +8,8 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import FAILED, OK, exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Sample, Url, command_settings
+from keyspace.cli.errors import FAILED, OK, KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Sample, Url
 from keyspace.cli.output import emit_json, stdout
 
 app = typer.Typer()
@@ -17,7 +17,7 @@ app = typer.Typer()
 COLOUR = {"ok": "green", "warn": "yellow", "fail": "red"}
 
 
-@app.command("doctor", **command_settings(epilog=exit_codes_epilog("doctor")))
+@app.command("doctor", cls=KeyspaceCommand, epilog=exit_codes_epilog("doctor"))
 def doctor(
     ctx: typer.Context,
     url: Url = None,

@@ -22,11 +22,6 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
-try:  # typer >= 0.20 vendors click; older releases use click itself
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import ClickException  # type: ignore[no-redef,assignment]
-
 from keyspace.errors import (
     ConfigError,
     EncryptionKeyMissing,
@@ -128,7 +123,7 @@ def exit_codes_epilog(command: str) -> str:
 def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, LockHeld):
         return LOCKED
-    if isinstance(exc, ClickException):
+    if isinstance(exc, typer.BadParameter):  # a command's own argument check
         return USAGE
     usage = (
         ConfigError,
@@ -144,7 +139,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def message_of(exc: BaseException) -> str:
-    if isinstance(exc, ClickException):
+    if isinstance(exc, typer.BadParameter):
         return exc.message  # raised by a command's body: the message, without click's prefix
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])

@@ -8,8 +8,8 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import executor, state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Url, command_settings
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json, stdout
 
 app = typer.Typer()
@@ -33,7 +33,7 @@ def parse_info(raw: Any) -> dict[str, Any]:
     return out
 
 
-@app.command("info", **command_settings(epilog=exit_codes_epilog("info")))
+@app.command("info", cls=KeyspaceCommand, epilog=exit_codes_epilog("info"))
 def info(ctx: typer.Context, url: Url = None, celery_url: CeleryUrl = None, json_: Json = False) -> None:
     """Server, memory, clients and keyspace of the app and the celery server."""
     st = state(ctx)

@@ -9,8 +9,8 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import FAILED, OK, exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Url, command_settings
+from keyspace.cli.errors import FAILED, OK, KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json, esc, progress, records, stderr, stdout
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def print_report(migration_id: str, report: Any) -> None:
         )
 
 
-@app.command("status", **command_settings(epilog=exit_codes_epilog("migrate status")))
+@app.command("status", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate status"))
 def status(
     ctx: typer.Context,
     url: Url = None,
@@ -145,7 +145,7 @@ def status(
     raise typer.Exit(FAILED if check and pending else OK)
 
 
-@app.command("check", **command_settings(epilog=exit_codes_epilog("migrate check")))
+@app.command("check", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate check"))
 def check(
     ctx: typer.Context,
     url: Url = None,
@@ -168,7 +168,7 @@ def check(
     raise typer.Exit(FAILED if pending else OK)
 
 
-@app.command("plan", **command_settings(epilog=exit_codes_epilog("migrate plan")))
+@app.command("plan", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate plan"))
 def plan(
     ctx: typer.Context,
     url: Url = None,
@@ -195,7 +195,7 @@ def plan(
         print_report(mid, report)
 
 
-@app.command("up", **command_settings(epilog=exit_codes_epilog("migrate up")))
+@app.command("up", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate up"))
 def up(
     ctx: typer.Context,
     url: Url = None,
@@ -232,7 +232,7 @@ def up(
         raise typer.Exit(FAILED)
 
 
-@app.command("down", **command_settings(epilog=exit_codes_epilog("migrate down")))
+@app.command("down", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate down"))
 def down(
     ctx: typer.Context,
     migration_id: MigrationId,
@@ -259,7 +259,7 @@ def down(
     raise typer.Exit(OK if report.ok else FAILED)
 
 
-@app.command("verify", **command_settings(epilog=exit_codes_epilog("migrate verify")))
+@app.command("verify", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate verify"))
 def verify(
     ctx: typer.Context,
     url: Url = None,
@@ -287,7 +287,7 @@ def verify(
     raise typer.Exit(OK if result["ok"] else FAILED)
 
 
-@app.command("stamp", **command_settings(epilog=exit_codes_epilog("migrate stamp")))
+@app.command("stamp", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate stamp"))
 def stamp(
     ctx: typer.Context,
     migration_id: MigrationId,
@@ -308,7 +308,7 @@ def stamp(
         stdout().print(Text(f"stamped: {', '.join(stamped)}" if stamped else "already applied"))
 
 
-@app.command("history", **command_settings(epilog=exit_codes_epilog("migrate history")))
+@app.command("history", cls=KeyspaceCommand, epilog=exit_codes_epilog("migrate history"))
 def history(ctx: typer.Context, directory: Dir = None, json_: Json = False) -> None:
     """Every migration with its dependencies and what it does (reads no server)."""
     from keyspace.ops.migrate import load_all

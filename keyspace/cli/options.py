@@ -40,11 +40,6 @@ Sample = Annotated[
 ]
 
 
-def command_settings(**extra: object) -> dict[str, object]:
-    """``app.command(...)`` keywords every keyspace command shares (the error boundary)."""
-    return {"cls": KeyspaceCommand, **extra}
-
-
 def field_option(name: str) -> str:
     """``okx_uid`` -> ``--okx-uid``."""
     return "--" + name.replace("_", "-")
@@ -141,7 +136,6 @@ __all__ = [
     "Reveal",
     "Sample",
     "Url",
-    "command_settings",
     "field_option",
     "key_texts",
     "model_spec",

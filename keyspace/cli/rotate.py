@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from keyspace.cli.errors import FAILED, OK, exit_codes_epilog
+from keyspace.cli.errors import FAILED, OK, KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.migrate import Batch, Lease, Quiet, Rate, print_report, progress_runner
-from keyspace.cli.options import CeleryUrl, Json, Url, command_settings
+from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json
 
 app = typer.Typer()
 
 
-@app.command("rotate-keys", **command_settings(epilog=exit_codes_epilog("rotate-keys")))
+@app.command("rotate-keys", cls=KeyspaceCommand, epilog=exit_codes_epilog("rotate-keys"))
 def rotate_keys(
     ctx: typer.Context,
     url: Url = None,

@@ -52,7 +52,7 @@ def scan(
 
     st = state(ctx)
     spec = model_spec(st.registry(), model)
-    filters = parse_field_args(ctx.args, spec, key_fields_only=False)
+    filters: dict[str, Any] = parse_field_args(ctx.args, spec, key_fields_only=False)
     key_texts(spec, {k: v for k, v in filters.items() if k in spec.key_fields}, partial=True)
     st.note_celery_server(spec, url, celery_url)
     fields = list(spec.model.model_fields)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import Json, command_settings
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import Json
 
 if TYPE_CHECKING:
     from keyspace.core.model import ModelSpec
@@ -58,7 +58,8 @@ def grouped(registry: Registry, modules: tuple[str, ...]) -> list[tuple[str, lis
 
 @app.command(
     "schema",
-    **command_settings(epilog=exit_codes_epilog("schema")),
+    cls=KeyspaceCommand,
+    epilog=exit_codes_epilog("schema"),
 )
 def schema(
     ctx: typer.Context,
@@ -108,7 +109,7 @@ def schema(
     typer.echo("".join(parts), nl=False)
 
 
-@app.command("keygen", **command_settings(epilog=exit_codes_epilog("keygen")))
+@app.command("keygen", cls=KeyspaceCommand, epilog=exit_codes_epilog("keygen"))
 def keygen(json_: Json = False) -> None:
     """Print a new random Fernet key (44 characters, URL-safe base64) on stdout.
 

@@ -8,14 +8,14 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Url, command_settings
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json, stdout, warn
 
 app = typer.Typer()
 
 
-@app.command("seed", **command_settings(epilog=exit_codes_epilog("seed")))
+@app.command("seed", cls=KeyspaceCommand, epilog=exit_codes_epilog("seed"))
 def seed(
     ctx: typer.Context,
     url: Url = None,

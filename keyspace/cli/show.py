@@ -7,14 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import exit_codes_epilog
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.options import (
     CeleryUrl,
     Json,
     ModelFieldsCommand,
     Reveal,
     Url,
-    command_settings,
     key_texts,
     model_spec,
     parse_field_args,
@@ -73,7 +72,7 @@ def describe(
         render_key(data)
 
 
-@app.command("show", **command_settings(epilog=exit_codes_epilog("show")))
+@app.command("show", cls=KeyspaceCommand, epilog=exit_codes_epilog("show"))
 def show(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="a concrete key, e.g. user:500000000000000001:api:keys")],

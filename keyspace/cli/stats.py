@@ -8,8 +8,8 @@ import typer
 from rich.text import Text
 
 from keyspace.cli.context import state
-from keyspace.cli.errors import exit_codes_epilog
-from keyspace.cli.options import CeleryUrl, Json, Sample, Url, command_settings
+from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
+from keyspace.cli.options import CeleryUrl, Json, Sample, Url
 from keyspace.cli.output import emit_json, progress, records, stdout
 
 app = typer.Typer()
@@ -35,7 +35,7 @@ def memory(size: int | None) -> str:
     return f"{size / 1024 / 1024:.1f} MiB"
 
 
-@app.command("stats", **command_settings(epilog=exit_codes_epilog("stats")))
+@app.command("stats", cls=KeyspaceCommand, epilog=exit_codes_epilog("stats"))
 def stats(
     ctx: typer.Context,
     url: Url = None,
