@@ -8,14 +8,18 @@ flushed between tests, so never point it at data you need).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
 
 from keyspace import AsyncMapper, Keyring, Mapper, generate_key
+from keyspace.io.clients import sync_client
 from keyspace.testing.server import running_cluster, running_server
+from tests.async_facade import SyncFacade
 
 TEST_KEY = generate_key()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,8 +67,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return "memory://"
 
 
-@pytest.fixture
-def mapper(backend: str, keyring: Keyring) -> Iterator[Mapper]:
+@pytest.fixture(params=["sync", "asyncio"])
+def mapper(request: pytest.FixtureRequest, backend: str, keyring: Keyring) -> Iterator[Mapper]:
+    """Mapper, and AsyncMapper behind a blocking facade: the whole contract suite runs on both."""
+    if request.param == "asyncio":
+        yield from _async_facade(backend, keyring)  # type: ignore[misc]
+        return
     if backend.startswith("cluster+"):
         with Mapper.from_url(backend[8:], cluster=True, keyring=keyring) as m:
             yield m
@@ -72,6 +80,25 @@ def mapper(backend: str, keyring: Keyring) -> Iterator[Mapper]:
     celery = None if backend.startswith("memory") else backend.rsplit("/", 1)[0] + "/1"
     with Mapper.from_url(backend, celery_url=celery, keyring=keyring) as m:
         yield m
+
+
+def _async_facade(backend: str, keyring: Keyring) -> Iterator[SyncFacade]:
+    loop = asyncio.new_event_loop()
+    if backend.startswith("cluster+"):
+        url = backend[8:]
+        amapper = AsyncMapper.from_url(url, cluster=True, keyring=keyring)
+        raw: redis.Redis = redis.RedisCluster.from_url(url)  # type: ignore[assignment]
+        clients = {"app": raw, "celery": raw}
+    elif backend.startswith("memory"):
+        name = f"memory://facade-{uuid.uuid4().hex}"  # shared by name: the sync raw client sees it
+        amapper = AsyncMapper.from_url(name, keyring=keyring)
+        clients = {"app": sync_client(name), "celery": sync_client(name + "/1")}
+    else:
+        celery = backend.rsplit("/", 1)[0] + "/1"
+        amapper = AsyncMapper.from_url(backend, celery_url=celery, keyring=keyring)
+        clients = {"app": redis.Redis.from_url(backend), "celery": redis.Redis.from_url(celery)}
+    with SyncFacade(amapper, loop, clients) as facade:
+        yield facade
 
 
 @pytest.fixture

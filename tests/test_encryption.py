@@ -21,6 +21,7 @@ from keyspace import (
     generate_key,
 )
 from keyspace.core.crypto import fingerprint, well_formed_token
+from tests.async_facade import sibling
 from tests.models_for_tests import TSecretDoc, TSecrets, TSecretString
 
 SECRET = "S3cr3t-Value-0987"
@@ -84,7 +85,7 @@ def test_old_key_tokens_are_read(raw: redis.Redis, mapper: Mapper) -> None:
             for f in ("api_key", "api_secret", "passphrase")
         },
     )
-    rotated = Mapper(links=mapper.links, keyring=Keyring(generate_key(), [old]))
+    rotated = sibling(mapper, keyring=Keyring(generate_key(), [old]))
     got = rotated.get(TSecrets, uid=1)
     assert got.api_key.get_secret_value() == "v-api_key"
     assert rotated.ctx.events["old_key"] == 3
@@ -155,13 +156,13 @@ def test_undecryptable_values_are_refused(
 
 def test_wrong_encryption_key_reads_nothing(raw: redis.Redis, mapper: Mapper) -> None:
     mapper.save(secrets())
-    wrong = Mapper(links=mapper.links, keyring=Keyring(generate_key()))
+    wrong = sibling(mapper, keyring=Keyring(generate_key()))
     with pytest.raises(UndecryptableValue):
         wrong.get(TSecrets, uid=1)
 
 
 def test_missing_key_refuses_encrypted_fields_and_writes_nothing(raw: redis.Redis, mapper: Mapper) -> None:
-    keyless = Mapper(links=mapper.links)
+    keyless = sibling(mapper)
     with pytest.raises(EncryptionKeyMissing) as info:
         keyless.save(secrets())
     assert "ENCRYPTION_KEY" in str(info.value) and info.value.model == "TSecrets"
@@ -201,7 +202,7 @@ def test_secrets_never_leak(
     with pytest.raises(ValidationFailed) as info:
         s.api_secret = 123  # type: ignore[assignment]
     assert SECRET not in str(info.value)
-    keyless = Mapper(links=mapper.links)
+    keyless = sibling(mapper)
     with caplog.at_level(logging.DEBUG), pytest.raises(EncryptionKeyMissing) as missing:
         keyless.save(s)
     assert SECRET not in str(missing.value)
