@@ -247,10 +247,14 @@ def test_celery_url_next_to_url(deployment: Deployment) -> None:
 
 
 def test_every_server_choosing_command_takes_celery_url() -> None:
+    checked = 0
     for path in command_paths():
-        _, out, _ = invoke(*path, "-h", env={"COLUMNS": "200"})
+        code, out, _ = invoke(*path, "--help", env={"COLUMNS": "200"})
+        assert code == 0, path
         if "--url" in out and path != ["demo"]:
             assert "--celery-url" in out, path
+            checked += 1
+    assert checked >= 15
 
 
 def test_env_file_reads_another_env(deployment: Deployment) -> None:

@@ -155,6 +155,7 @@ def test_migrate_status_check_plan_history_exit_codes(deployment: Deployment) ->
     out, _ = check(0, "migrate", "plan", "--json")
     assert set(json.loads(out)) == {"tradingboost/0001", "tradingboost/0002"}
     check(2, "migrate", "plan", "--to", "9999")
+    check(2, "migrate", "up", "--to", "9999", "-q")
     out, _ = check(0, "migrate", "history", "--json")
     assert [r["id"] for r in json.loads(out)] == ["tradingboost/0001", "tradingboost/0002"]
     empty = deployment.dir / "app"

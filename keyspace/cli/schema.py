@@ -72,7 +72,7 @@ def schema(
 ) -> None:
     """Print the key guide of every model of the configured schema (grouped by module).
 
-    The schema is [tool.keyspace] models in pyproject.toml, KEYSPACE_MODELS and --models.
+    The schema: `models` of tool.keyspace in pyproject.toml, KEYSPACE_MODELS and --models.
     Shows template, Redis type, TTL in force, server and fields.
     """
     from keyspace.core.guide import as_markdown, describe
