@@ -9,7 +9,7 @@ import redis
 
 
 def run(quick: bool, rounds: int) -> dict[str, Any]:
-    from benchmarks.__main__ import Account, PlainAccount, hand_decode, hand_mapping, paired
+    from benchmarks.common import Account, PlainAccount, hand_decode, hand_mapping, paired
     from keyspace import Mapper
     from keyspace.testing.server import running_cluster
 

@@ -15,7 +15,7 @@ import redis.asyncio
 
 
 def run_async(url: str, port: int, quick: bool) -> dict[str, Any]:
-    from benchmarks.__main__ import Account, PlainAccount, hand_decode
+    from benchmarks.common import Account, PlainAccount, hand_decode
     from keyspace import AsyncMapper
 
     total = 5000 if quick else 20000
@@ -70,7 +70,7 @@ def run_redis_om(url: str, quick: bool) -> dict[str, Any]:
         from redis_om import get_redis_connection
     except ImportError:
         return {"redis_om": "not installed (pip install redis-om)"}
-    from benchmarks.__main__ import Account, paired
+    from benchmarks.common import Account, paired
     from keyspace import Mapper
 
     n = 2000 if quick else 10000

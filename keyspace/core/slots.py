@@ -12,11 +12,10 @@ resumes on whichever node owns that slot range after a failover.
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from redis.crc import key_slot
 
 SLOTS = 16384
 KEYLESS = frozenset({"PING", "INFO", "DBSIZE", "SCAN", "SCRIPT", "CLIENT", "CLUSTER", "WAIT", "FLUSHALL"})
@@ -35,7 +34,19 @@ def command_key(command: Sequence[Any]) -> Any | None:
 
 
 def slot_of(key: Any) -> int:
-    return int(key_slot(key if isinstance(key, bytes) else str(key).encode("utf-8")))
+    """The cluster slot of a key (the cluster spec's CRC16 of the hash tag, or of the key).
+
+    The same few lines as redis-py's ``redis.crc.key_slot``; not imported from there
+    because importing ``redis.crc`` loads the whole redis package (sockets, asyncio)
+    into the pure core.
+    """
+    raw = key if isinstance(key, bytes) else str(key).encode("utf-8")
+    start = raw.find(b"{")
+    if start > -1:
+        end = raw.find(b"}", start + 1)
+        if end > -1 and end != start + 1:
+            raw = raw[start + 1 : end]
+    return crc_hqx(raw, 0) % SLOTS
 
 
 @dataclass(frozen=True)
