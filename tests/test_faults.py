@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from keyspace import AsyncMapper, Keyring, Mapper
+from keyspace import AsyncMapper, Keyring, Mapper, redis_context, redis_context_sync
 from keyspace.errors import CircuitOpen, OperationTimeout, ServerUnavailable
 from keyspace.io.budgets import Timeouts
 from keyspace.io.links import LinkOptions, in_use
@@ -397,3 +397,37 @@ async def test_async_breaker_opens_within_threshold_times_budget(server: RedisSe
                 assert kinds <= {"OperationTimeout", "ServerUnavailable", "CircuitOpen"}, kinds
                 assert fresh.links["app"].breaker.state == "open"
                 assert time.perf_counter() - start < 2 * FAST
+
+
+# A script that keeps the server busy for 0.5 s, then increments: it runs to the end
+# whatever happens to the client that sent it, so a resent call would increment twice.
+SLOW_INCR = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  local now = redis.call('TIME')
+until now[1] * 1000000 + now[2] - start > 500000
+return redis.call('INCR', KEYS[1])
+"""
+
+
+def test_redis_context_never_resends_a_timed_out_write(server: RedisServer) -> None:
+    admin = server.client()
+    admin.delete("t:resent")
+    with Mapper.from_url(server.url, link_options=BUDGET_OPTIONS) as mapper:
+        with redis_context_sync(mapper.links["app"]) as r:
+            error, elapsed = timed(lambda: r.eval(SLOW_INCR, 1, "t:resent"))  # EVAL: fast, 0.3 s
+            assert isinstance(error, OperationTimeout) and elapsed < 2 * FAST, (error, elapsed)
+        time.sleep(1.2)  # long enough for a resent script to have run too
+    assert admin.get("t:resent") == b"1"
+
+
+async def test_async_redis_context_never_resends_a_timed_out_write(server: RedisServer) -> None:
+    admin = server.client()
+    admin.delete("t:resent")
+    async with AsyncMapper.from_url(server.url, link_options=BUDGET_OPTIONS) as amapper:
+        async with redis_context(amapper.links["app"]) as r:
+            error, elapsed = await atimed(lambda: r.eval(SLOW_INCR, 1, "t:resent"))
+            assert isinstance(error, OperationTimeout) and elapsed < 2 * FAST, (error, elapsed)
+        await asyncio.sleep(1.2)
+    assert admin.get("t:resent") == b"1"

@@ -48,7 +48,7 @@ class LinkOptions:
 
     max_connections: int = 50
     pool_timeout: float = 2.0  # how long a caller waits for a free connection
-    socket_timeout: float = 5.0  # raw clients' read timeout; mapper calls use their budget instead
+    socket_timeout: float = 5.0  # a pooled connection's read timeout until a mapper call sets its budget
     connect_timeout: float = 0.8  # one TCP connect attempt (never more than the budget left)
     health_check_interval: float = 30.0  # 0 disables the periodic check
     failure_threshold: int = 5
@@ -58,19 +58,25 @@ class LinkOptions:
     wait_replicas: int = 0  # cluster: WAIT for this many replicas after writes (durability across failover)
 
 
-def retry_policy(options: LinkOptions | None = None, *, asyncio_: bool = False) -> Any:
-    """No command retries: what a pool's connections and redis_context's clients use.
+def retry_policy(*, asyncio_: bool = False) -> Any:
+    """No retries: what every pooled connection gets (and so redis_context's and raw clients).
 
-    (redis-py would otherwise resend a timed-out command — twice the budget,
-    and a second INCR.)  Connect retries are BoundedConnect's.
+    redis-py would otherwise resend a timed-out command — twice the budget,
+    and a second INCR.  Connect retries are BoundedConnect's own.
     """
     cls = AsyncRetry if asyncio_ else Retry
     return cls(NoBackoff(), retries=0)
 
 
-def _backoff() -> float:
-    """Jittered pause before a connect retry: 10-100 ms."""
-    return random.uniform(0.01, 0.1)
+def _retry_pause(exc: Exception, attempt: int, retries: int, deadline: float) -> float | None:
+    """How long to pause before retrying a failed connect, or None to give up (both twins).
+
+    A wrong password is not retried; a retry must fit what is left of the budget.
+    """
+    pause = random.uniform(0.01, 0.1)  # jitter: many callers do not reconnect in step
+    if isinstance(exc, AuthenticationError) or attempt >= retries or deadline - time.monotonic() <= pause:
+        return None
+    return pause
 
 
 class BoundedConnect:
@@ -100,12 +106,8 @@ class BoundedConnect:
                 self.connect_check_health(check_health=True, retry_socket_connect=False)  # type: ignore[attr-defined]
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 self.disconnect()  # type: ignore[attr-defined]
-                pause = _backoff()
-                if (
-                    isinstance(exc, AuthenticationError)
-                    or attempt >= self.connect_retries
-                    or deadline - time.monotonic() <= pause
-                ):
+                pause = _retry_pause(exc, attempt, self.connect_retries, deadline)
+                if pause is None:
                     raise
                 attempt += 1
                 time.sleep(pause)
@@ -153,12 +155,8 @@ class AsyncBoundedConnect:
                 raise RedisTimeoutError("Timeout connecting to server") from None
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 await self.disconnect(nowait=True)  # type: ignore[attr-defined]
-                pause = _backoff()
-                if (
-                    isinstance(exc, AuthenticationError)
-                    or attempt >= self.connect_retries
-                    or deadline - time.monotonic() <= pause
-                ):
+                pause = _retry_pause(exc, attempt, self.connect_retries, deadline)
+                if pause is None:
                     raise
                 attempt += 1
                 await asyncio.sleep(pause)
@@ -182,7 +180,7 @@ def pool_kwargs(options: LinkOptions, *, asyncio_: bool = False, base: type | No
         "timeout": options.pool_timeout,
         "socket_timeout": options.socket_timeout,
         "socket_connect_timeout": options.connect_timeout,
-        "retry": retry_policy(options, asyncio_=asyncio_),
+        "retry": retry_policy(asyncio_=asyncio_),
         "connection_class": connection_class(base or module.Connection, options, asyncio_=asyncio_),
     }
 
