@@ -100,3 +100,24 @@ def value_of(client: redis.Redis, key: bytes | str) -> object:
 
 def snapshot(client: redis.Redis) -> dict[bytes, object]:
     return {k: value_of(client, k) for k in client.scan_iter(count=1000)}
+
+
+def resolved(key: str) -> tuple[str, list[str]]:
+    """The model of ``key`` and its key fields as ``--field value`` arguments (for get/scan)."""
+    from keyspace.io.project import Project
+
+    found = Project.discover().load_models().resolve(key)  # the configured schema, imported
+    assert found is not None, key
+    spec, values = found
+    args = [item for name, value in values.items() for item in ("--" + name.replace("_", "-"), value)]
+    return spec.name, args
+
+
+def encrypted_key(d: Deployment) -> str:
+    """A key of the dataset whose secrets are stored encrypted."""
+    return next(k for k in sorted(d.data.secrets) if k not in d.data.plaintext_keys)
+
+
+def bad_key(d: Deployment, what: str) -> str:
+    """A deliberately bad key of the dataset, e.g. bad_key(d, "wrong type")."""
+    return next(k for k, why in d.data.bad_keys.items() if what in why)

@@ -15,7 +15,16 @@ import redis
 
 from keyspace.testing.dataset import okx_uid
 from keyspace.testing.server import running_server
-from tests.cli_support import PASSWORD, Deployment, deployment, invoke, server, value_of
+from tests.cli_support import (
+    PASSWORD,
+    Deployment,
+    deployment,
+    encrypted_key,
+    invoke,
+    resolved,
+    server,
+    value_of,
+)
 
 __all__ = ["deployment", "server"]  # fixtures
 
@@ -82,8 +91,8 @@ def test_redis_remote_refuses_keys_and_dangerous_commands(deployment: Deployment
     flush = console("remote_main", "FLUSHALL", cwd=cwd)
     assert flush.returncode == 2 and "--force" in flush.stderr
     assert deployment.app.dbsize() > 0
-    hgetall = console("remote_main", "HGETALL", f"user:{okx_uid(1)}:preferences", cwd=cwd)
-    assert '"language"' in hgetall.stdout and "1) " in hgetall.stdout
+    hgetall = console("remote_main", "HGETALL", encrypted_key(deployment), cwd=cwd)
+    assert '"api_key"' in hgetall.stdout and "1) " in hgetall.stdout
     local_keys = console("local_main", "1", "KEYS", "celery*", cwd=cwd)
     assert local_keys.returncode == 0 and "celery" in local_keys.stdout
 
@@ -99,7 +108,8 @@ def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: De
     code, stdout, stderr = invoke("show", key, "--reveal")
     assert code == 0 and secret in stdout and "warning" in stderr.lower()
     assert PASSWORD not in stdout + stderr
-    code, stdout, _ = invoke("get", "UserApiKeys", "--okx-uid", key.split(":")[1], "--json")
+    model, args = resolved(key)
+    code, stdout, _ = invoke("get", model, *args, "--json")
     doc = json.loads(stdout)
     assert doc["fields"]["api_secret"] == "**********" and doc["ttl"] is None and doc["redis_type"] == "hash"
     code, stdout, stderr = invoke("show", "no:such:model:key")
@@ -107,11 +117,14 @@ def test_show_masks_and_reveal_shows_without_leaking_the_password(deployment: De
 
 
 def test_scan_streams_json_lines(deployment: Deployment) -> None:
-    code, stdout, _ = invoke("scan", "TradingStatus", "--status", "running", "--json", "--limit", "3")
+    model, args = resolved(encrypted_key(deployment))
+    code, stdout, _ = invoke("scan", model, "--json", "--limit", "3")
     lines = [json.loads(line) for line in stdout.splitlines()]
-    assert code == 0 and 1 <= len(lines) <= 3 and all(x["status"] == "running" for x in lines)
-    code, stdout, _ = invoke("scan", "Position", "--user-id", okx_uid(2))
-    assert code == 0 and "1 instance(s)" in stdout, stdout  # the dataset gives user i 1 + i % 2 positions
+    assert 1 <= len(lines) <= 3 and all(x["api_secret"] == "**********" for x in lines)
+    code, stdout, _ = invoke("scan", model, *args)
+    assert code == 0 and "1 instance(s)" in stdout, stdout  # the key fields name exactly one key
+    code, stdout, _ = invoke("scan", "TradingStatus", "--status", "running", "--json")
+    assert code == 0 and all(json.loads(line)["status"] == "running" for line in stdout.splitlines())
 
 
 def test_stats_counts_models_problems_and_unowned_keys(deployment: Deployment) -> None:

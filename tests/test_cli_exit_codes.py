@@ -12,7 +12,16 @@ import pytest
 from keyspace.cli.errors import EXIT_CODES
 from keyspace.testing.dataset import okx_uid
 from keyspace.testing.server import running_server
-from tests.cli_support import PASSWORD, Deployment, deployment, invoke, server
+from tests.cli_support import (
+    PASSWORD,
+    Deployment,
+    bad_key,
+    deployment,
+    encrypted_key,
+    invoke,
+    resolved,
+    server,
+)
 
 __all__ = ["deployment", "server"]  # fixtures
 
@@ -59,42 +68,43 @@ def test_every_command_has_documented_exit_codes() -> None:
 
 
 def test_show_exit_codes(deployment: Deployment) -> None:
-    check(0, "show", f"user:{okx_uid(1)}:api:keys")
-    check(0, "show", f"user:{okx_uid(999)}:api:keys")  # a key of a model that does not exist: shown as such
-    wrong_type = next(k for k, what in deployment.data.bad_keys.items() if "wrong type" in what)
-    check(1, "show", wrong_type)
+    key = encrypted_key(deployment)
+    check(0, "show", key)
+    check(0, "show", key.replace(okx_uid(1)[:12], "599999999999"))  # a key that does not exist: shown
+    check(1, "show", bad_key(deployment, "wrong type"))
     _, err = check(2, "show", "no:such:model:key")
     assert "belongs to no model" in err
-    check(2, "--env-file", "missing.env", "show", f"user:{okx_uid(1)}:api:keys")
+    check(2, "--env-file", "missing.env", "show", key)
 
 
 def test_get_exit_codes(deployment: Deployment) -> None:
-    out, _ = check(0, "get", "UserApiKeys", "--okx-uid", okx_uid(1), "--json")
-    assert json.loads(out)["model"] == "UserApiKeys"
-    _, err = check(2, "get", "UserApiKeys")  # missing key field
-    assert "okx_uid" in err
-    _, err = check(2, "get", "UserApiKeys", "--okx-uid", okx_uid(1), "--api-key", "x")  # not a key field
+    key = encrypted_key(deployment)
+    model, args = resolved(key)
+    out, _ = check(0, "get", model, *args, "--json")
+    assert json.loads(out)["model"] == model and json.loads(out)["key"] == key
+    check(2, "get", model)  # missing key field
+    _, err = check(2, "get", model, *args, "--api-key", "x")  # a value field is not a key field
     assert "--api-key" in err
-    _, err = check(2, "get", "UserApiKeys", "--okx-uid", "12")  # invalid key value
-    assert "okx_uid" in err
-    check(2, "get", "UserApiKeys", "--okx-uid", "5000*")  # a glob character
-    check(2, "get", "NoSuchModel", "--okx-uid", okx_uid(1))
-    check(2, "get", "UserApiKeys", "stray")
-    wrong_type = next(k for k, what in deployment.data.bad_keys.items() if "wrong type" in what)
-    check(1, "get", "UserApiKeys", "--okx-uid", wrong_type.split(":")[1])
+    _, err = check(2, "get", model, args[0], "a b")  # invalid key value (whitespace)
+    check(2, "get", model, args[0], "5000*")  # a glob character
+    check(2, "get", "NoSuchModel", *args)
+    check(2, "get", model, "stray")
+    wrong_model, wrong_args = resolved(bad_key(deployment, "wrong type"))
+    check(1, "get", wrong_model, *wrong_args)
 
 
 def test_scan_exit_codes(deployment: Deployment) -> None:
     out, _ = check(0, "scan", "TradingStatus", "--status", "running", "--json")
     assert all(json.loads(line)["status"] == "running" for line in out.splitlines())
-    _, err = check(1, "scan", "UserApiKeys", "--json")  # the bad keys are skipped and named
-    assert all(bad in err for bad in deployment.data.bad_keys if ":api:keys" in bad)
-    _, err = check(2, "scan", "Position", "--colour", "red")  # unknown filter field
+    model, args = resolved(bad_key(deployment, "wrong type"))
+    _, err = check(1, "scan", model, "--json")  # the bad keys are skipped and named
+    assert bad_key(deployment, "wrong type") in err
+    _, err = check(2, "scan", model, "--colour", "red")  # unknown filter field
     assert "--colour" in err
-    check(2, "scan", "Position", "--user-id", "a*b")  # invalid key value
+    check(2, "scan", model, args[0], "a*b")  # invalid key value
     check(2, "scan", "TradingStatus", "--status", "sleeping")  # invalid value-field filter
     check(2, "scan", "NoSuchModel")
-    check(2, "scan", "Position", "--limit", "0")
+    check(2, "scan", model, "--limit", "0")
 
 
 # --- stats / doctor / info ----------------------------------------------------------------------
@@ -147,17 +157,18 @@ def test_backup_restore_exit_codes_and_json(deployment: Deployment, tmp_path: Pa
 
 
 def test_migrate_status_check_plan_history_exit_codes(deployment: Deployment) -> None:
+    out, _ = check(0, "migrate", "history", "--json")
+    ids = [r["id"] for r in json.loads(out)]
+    assert ids[:2] == ["tradingboost/0001", "tradingboost/0002"]
     out, _ = check(0, "migrate", "status", "--json")
-    assert json.loads(out)["pending"] == ["tradingboost/0001", "tradingboost/0002"]
+    assert json.loads(out)["pending"] == ids
     check(1, "migrate", "status", "--check")
     out, _ = check(1, "migrate", "check", "--json")
-    assert json.loads(out) == {"ok": False, "pending": ["tradingboost/0001", "tradingboost/0002"]}
+    assert json.loads(out) == {"ok": False, "pending": ids}
     out, _ = check(0, "migrate", "plan", "--json")
-    assert set(json.loads(out)) == {"tradingboost/0001", "tradingboost/0002"}
+    assert list(json.loads(out)) == ids
     check(2, "migrate", "plan", "--to", "9999")
     check(2, "migrate", "up", "--to", "9999", "-q")
-    out, _ = check(0, "migrate", "history", "--json")
-    assert [r["id"] for r in json.loads(out)] == ["tradingboost/0001", "tradingboost/0002"]
     empty = deployment.dir / "app"
     empty.mkdir()
     (empty / "pyproject.toml").write_text('[tool.keyspace]\nmodels = ["models"]\n')

@@ -1,10 +1,13 @@
-"""``keyspace demo``: a short tour of keyspace on the in-memory server (no set-up needed)."""
+"""``keyspace demo``: a short tour of keyspace on the in-memory server (no set-up needed).
+
+The tour is driven by the dataset and the configured schema (it finds the
+models through the keys the dataset wrote), so it follows the schema as it
+grows instead of naming fields by hand.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from types import SimpleNamespace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,15 +16,30 @@ from rich.table import Table
 from keyspace.cli.context import state
 from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 
+if TYPE_CHECKING:
+    from keyspace.core.model import ModelSpec
+    from keyspace.core.registry import Registry
+    from keyspace.mapper import Mapper
+
 app = typer.Typer()
 
-TOUR_MODELS = (
-    "UserApiKeys",
-    "TradingStatus",
-    "Position",
-    "DcaCount",
-    "EntryPrice",
-)
+DOCTOR_CHECKS = ("ENCRYPTION_KEY", "plaintext secrets", "bad keys", "migrations")
+
+
+def _first_key(mapper: Mapper, spec: ModelSpec) -> str | None:
+    for key in mapper.scan_keys(spec.model):
+        return str(key)
+    return None
+
+
+def _encrypted_key(data: Any, registry: Registry) -> tuple[str, ModelSpec, dict[str, str]] | None:
+    """An encrypted (not plaintext) key with secrets the dataset wrote, resolved to its model."""
+    plain = set(data.plaintext_keys)
+    for key in sorted(data.secrets, key=lambda k: (k in plain, k)):
+        found = registry.resolve(key)
+        if found is not None and found[0].encrypted_fields:
+            return key, found[0], found[1]
+    return None
 
 
 @app.command("demo", cls=KeyspaceCommand, epilog=exit_codes_epilog("demo"))
@@ -34,17 +52,19 @@ def demo(
 ) -> None:
     """Seed a legacy dataset and show the models at work (a throwaway key; never touches real data)."""
     from keyspace import Keyring, Mapper, WrongType, generate_key
-    from keyspace.testing.dataset import okx_uid, seed
+    from keyspace.cli.schema import grouped
+    from keyspace.ops.inspect import collect_stats, describe_key, run_doctor
+    from keyspace.ops.migrate import Runner
+    from keyspace.testing.dataset import seed
 
     st = state(ctx)
     registry = st.registry(require=True)
+    specs = [s for _, members in grouped(registry, st.project().models) for s in members]
     ctx.with_resource(st.exported())  # the tour's doctor and runner find the same project
-    m = SimpleNamespace(**{name: registry.get(name).model for name in TOUR_MODELS})
     console = Console(highlight=False, markup=False)  # data is printed as it is
     keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data
-    mapper = Mapper.from_url(url, keyring=keyring)
+    mapper = ctx.with_resource(Mapper.from_url(url, keyring=keyring))
     if not url.startswith("memory:") and mapper.clients["app"].dbsize():
-        mapper.close()
         raise typer.BadParameter(f"refusing to seed {url}: the database is not empty")
 
     console.rule("1. a legacy dataset, written the way the old application wrote it")
@@ -55,48 +75,61 @@ def demo(
     )
 
     console.rule("2. typed models: the key is generated, never formatted by hand")
-    uid = okx_uid(1)
-    keys = mapper.get(m.UserApiKeys, okx_uid=uid)
-    console.print(f"mapper.get(UserApiKeys, okx_uid={uid!r}) ->")
-    console.print(f"  {keys!r}")
-    console.print("  secrets are masked in memory; stored as Fernet tokens:")
-    raw = mapper.clients["app"].hget(f"user:{uid}:api:keys", "api_key") or b""
-    preview = raw[:12].decode(errors="replace") if isinstance(raw, bytes) else raw[:12]
-    console.print(f"  HGET ... api_key -> {preview}… ({len(raw)} bytes)")
-    fresh = m.UserApiKeys(okx_uid=okx_uid(999), api_key="k-demo", api_secret="s-demo", passphrase="p-demo")
-    mapper.save(fresh)
-    console.print(f"mapper.save(UserApiKeys(...)) wrote {fresh.redis_key} (encrypted)")
+    found = _encrypted_key(data, registry)
+    if found is not None:
+        key, spec, values = found
+        args = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        instance = mapper.get(spec.model, **values)
+        console.print(f"mapper.get({spec.name}, {args}) ->")
+        console.print(f"  {instance!r}")
+        console.print(f"  the key, generated from the key fields: {spec.render(spec.key_texts(values))}")
+        field = spec.encrypted_fields[0]
+        raw = mapper.clients[spec.server].hget(key, field) or b""
+        preview = raw[:12].decode(errors="replace") if isinstance(raw, bytes) else str(raw)[:12]
+        console.print(f"  secrets are masked in memory; stored encrypted: HGET … {field} -> {preview}… ")
+        mapper.save(instance)
+        console.print(f"mapper.save(...) wrote {', '.join(instance.redis_keys())} (encrypted)")
 
-    console.rule("3. trading status: every running trader, with SCAN (never KEYS)")
-    running = list(mapper.scan(m.TradingStatus, status="running"))
-    console.print(f"mapper.scan(TradingStatus, status='running') -> {len(running)} keys, e.g. {running[0]!r}")
-    mapper.save(m.TradingStatus(okx_uid=uid, telegram_id="100000001", status="stopped"))
-    console.print("a save with both ids wrote both keys in one atomic script call")
+    console.rule("3. SCAN, never KEYS: every instance of a model, streamed")
+    for spec in specs:
+        if spec.read_only or not spec.key_fields:
+            continue
+        first = _first_key(mapper, spec)
+        if first is None:
+            continue
+        count = mapper.count(spec.model)
+        console.print(f"mapper.scan_keys({spec.name}) -> {count} keys, e.g. {first}")
+        break
+    for spec in specs:
+        if spec.kind != "counter" or spec.read_only:
+            continue
+        first = _first_key(mapper, spec)
+        resolved = registry.resolve(first) if first else None
+        if resolved is not None:
+            n = mapper.incr(spec.model, **resolved[1])
+            console.print(f"a counter: mapper.incr({spec.name}, …) on {first} -> {n}")
+            break
 
-    console.rule("4. positions, DCA counter, entry price")
-    pos = next(iter(mapper.scan(m.Position, user_id=uid)))
-    console.print(f"{pos!r}")
-    console.print(f"  fields the model does not declare are kept: {pos.unknown_fields}")
-    n = mapper.incr(m.DcaCount, user_id=uid, symbol=pos.symbol, side=pos.side)
-    console.print(f"mapper.incr(DcaCount, ...) -> {n}")
-    mapper.save(m.EntryPrice(user_id=uid, symbol=pos.symbol, side=pos.side, price=Decimal("64250.5")))
-    console.print(
-        f"EntryPrice -> {mapper.get(m.EntryPrice, user_id=uid, symbol=pos.symbol, side=pos.side).price}"
-    )
-
-    console.rule("5. the whole keyspace, counted per model")
+    console.rule("4. the whole keyspace, counted per model")
     table = Table("model", "keys", "type", "server")
-    from keyspace.cli.schema import grouped
-
-    for spec in (s for _, members in grouped(registry, st.project().models) for s in members):
-        table.add_row(spec.name, str(mapper.count(spec.model)), spec.redis_type, spec.server)
+    empty = 0
+    for spec in specs:
+        count = mapper.count(spec.model)
+        if count:
+            table.add_row(spec.name, str(count), spec.redis_type, spec.server)
+        else:
+            empty += 1
     console.print(table)
+    if empty:
+        console.print(f"(and {empty} more models with no keys in this dataset: `keyspace schema` lists them)")
 
-    console.rule("6. bad data is reported, never guessed at")
+    console.rule("5. bad data is reported, never guessed at")
     for key, what in data.bad_keys.items():
-        found = registry.resolve(key)
-        assert found is not None
-        spec, values = found
+        resolved = registry.resolve(key)
+        if resolved is None:
+            console.print(f"{key} ({what})\n  -> belongs to no model")
+            continue
+        spec, values = resolved
         try:
             mapper.get(spec.model, **values)
             outcome = "read"
@@ -109,16 +142,18 @@ def demo(
         f"plaintext secrets read so far (allowed during the migration window): "
         f"{mapper.ctx.events['plaintext']}"
     )
-    console.rule("7. keyspace show: one key, decoded, secrets masked")
-    from keyspace.ops.inspect import collect_stats, describe_key, run_doctor
 
-    shown = describe_key(mapper, f"user:{uid}:api:keys")
-    console.print(f"{shown['key']}: model {shown['model']}, type {shown['redis_type']}, TTL {shown['ttl']}")
-    for name, value in shown["fields"].items():
-        console.print(f"  {name} = {value}")
+    if found is not None:
+        console.rule("6. keyspace show: one key, decoded, secrets masked")
+        shown = describe_key(mapper, found[0], registry=registry)
+        console.print(
+            f"{shown['key']}: model {shown['model']}, type {shown['redis_type']}, TTL {shown['ttl']}"
+        )
+        for name, value in shown.get("fields", {}).items():
+            console.print(f"  {name} = {value}")
 
-    console.rule("8. keyspace stats: the keyspace per model, with its problems")
-    stats = collect_stats(mapper)
+    console.rule("7. keyspace stats: the keyspace per model, with its problems")
+    stats = collect_stats(mapper, registry=registry)
     totals = stats.totals()
     console.print(
         f"plaintext secrets: {totals.get('plaintext', 0)} keys, "
@@ -127,22 +162,23 @@ def demo(
         f"keys of no model: {sum(stats.unowned.values())}"
     )
 
-    console.rule("9. keyspace doctor, then keyspace migrate up, then doctor again")
-    from keyspace.ops.migrate import Runner
+    console.rule("8. keyspace doctor, then keyspace migrate up, then doctor again")
 
     def doctor() -> None:
-        for check in run_doctor(mapper):
-            if check.name in ("plaintext secrets", "bad keys", "migrations", "ENCRYPTION_KEY"):
-                console.print(f"  {check.status:>4}  {check.name}: {check.message}", highlight=False)
+        checks = run_doctor(mapper)
+        shown = [c for c in checks if c.name in DOCTOR_CHECKS] or checks
+        for check in shown:
+            console.print(f"  {check.status:>4}  {check.name}: {check.message}")
 
     doctor()
-    reports = Runner(mapper).up()
+    reports = Runner(mapper, project=st.project()).up()
     for mid, report in reports.items():
         console.print(f"  migrate up {mid}: changed {report.changed}, skipped {dict(report.skipped)}")
     for bad in data.bad_keys:  # an operator's fix for what the migration reported
-        mapper.clients["app"].delete(bad)
+        resolved = registry.resolve(bad)
+        server = resolved[0].server if resolved else "app"
+        mapper.clients[server].delete(bad)
     console.print("  (the operator deletes the reported bad keys and runs up again)")
-    Runner(mapper).up()
+    Runner(mapper, project=st.project()).up()
     doctor()
     console.rule("done")
-    mapper.close()
