@@ -106,7 +106,8 @@ def demo(
         first = _first_key(mapper, spec)
         resolved = registry.resolve(first) if first else None
         if resolved is not None:
-            n = mapper.incr(spec.model, **resolved[1])
+            counter_key: dict[str, Any] = dict(resolved[1])
+            n = mapper.incr(spec.model, **counter_key)
             console.print(f"a counter: mapper.incr({spec.name}, …) on {first} -> {n}")
             break
 
