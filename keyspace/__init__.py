@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from keyspace.core.codec import CodecContext
 from keyspace.core.crypto import Keyring, generate_key
+from keyspace.core.encodings import BoolText, EpochSeconds, NoneText
 from keyspace.core.model import (
+    TTL_KEEP,
     AnyModel,
     CounterModel,
     HashModel,
@@ -111,10 +113,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "TTL_KEEP",
     "AnyModel",
     "ApplyTtlPolicy",
     "AsyncMapper",
     "BackupError",
+    "BoolText",
     "BulkReadError",
     "CircuitOpen",
     "CodecContext",
@@ -127,6 +131,7 @@ __all__ = [
     "Encrypted",
     "EncryptionError",
     "EncryptionKeyMissing",
+    "EpochSeconds",
     "HashModel",
     "Hook",
     "InvalidKeyValue",
@@ -145,6 +150,7 @@ __all__ = [
     "Migration",
     "MigrationError",
     "ModelDeclarationError",
+    "NoneText",
     "NotFound",
     "Operation",
     "OperationTimeout",

@@ -96,7 +96,7 @@ def test_none_fields_are_removed_on_save(mapper: Mapper, raw: redis.Redis) -> No
     assert mapper.get(TPosition, **KEY).note is None
 
 
-def test_unknown_fields_are_kept_and_written_back(mapper: Mapper, raw: redis.Redis) -> None:
+def test_unknown_fields_are_read_and_never_touched(mapper: Mapper, raw: redis.Redis) -> None:
     mapper.save(position())
     raw.hset("t:user:1:position:BTC-USDT-SWAP:long", mapping={"added_by_v2": "x", "other": "1"})
     p = mapper.get(TPosition, **KEY)
@@ -104,11 +104,16 @@ def test_unknown_fields_are_kept_and_written_back(mapper: Mapper, raw: redis.Red
     p.size = Decimal("3")
     copy = p.model_copy(update={"user_id": 2})
     assert copy.unknown_fields == p.unknown_fields  # model_copy carries them
-    mapper.save(copy)  # a new key: unknown fields travel with the instance
+    mapper.save(copy)  # a new key: only what is set on the copy (size, assigned before the copy)
+    assert raw.hgetall("t:user:2:position:BTC-USDT-SWAP:long") == {b"size": b"3"}
+    mapper.save(copy.mark_set())  # every declared field; still never the undeclared ones
     stored = raw.hgetall("t:user:2:position:BTC-USDT-SWAP:long")
-    assert stored[b"added_by_v2"] == b"x" and stored[b"size"] == b"3"
+    assert b"added_by_v2" not in stored and stored[b"leverage"] == b"10" and stored[b"note"] == b"first"
+    raw.hdel("t:user:1:position:BTC-USDT-SWAP:long", "other")  # another writer removes a field meanwhile
     mapper.save(p)
-    assert raw.hget("t:user:1:position:BTC-USDT-SWAP:long", "other") == b"1"
+    assert raw.hget("t:user:1:position:BTC-USDT-SWAP:long", "other") is None  # not written back
+    assert raw.hget("t:user:1:position:BTC-USDT-SWAP:long", "added_by_v2") == b"x"
+    assert raw.hget("t:user:1:position:BTC-USDT-SWAP:long", "size") == b"3"
 
 
 def test_json_model_keeps_unknown_document_keys(mapper: Mapper, raw: redis.Redis) -> None:
@@ -253,9 +258,14 @@ def test_corrupt_values_name_model_key_and_field(mapper: Mapper, raw: redis.Redi
         mapper.get(TPosition, **KEY)
     assert info.value.field == "note" and "UTF-8" in str(info.value)
     raw.hset(k, mapping={"note": "ok", "leverage": "ten"})
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(CorruptValue) as info:  # not an int as str(int) writes it
         mapper.get(TPosition, **KEY)
     assert info.value.field == "leverage" and "ten" not in str(info.value)
+    raw.hset(k, mapping={"leverage": "10", "color": "green"})
+    with pytest.raises(ValidationFailed) as info:  # well-formed text, not a value of the type
+        mapper.get(TPosition, **KEY)
+    assert info.value.field == "color" and "green" not in str(info.value)
+    raw.hset(k, "color", "red")
     raw.set("t:user:1:session", "{broken")
     with pytest.raises(CorruptValue):
         mapper.get(TSession, user_id=1)

@@ -56,7 +56,7 @@ def test_tokens_keyspace_writes_decrypt_with_plain_fernet(
 
     mapper.save(secrets())
     stored = raw.hgetall(KEY)
-    assert set(stored) == {b"api_key", b"api_secret", b"passphrase", b"label"}
+    assert set(stored) == {b"api_key", b"api_secret", b"passphrase"}  # label: a default, never set
     assert stored[b"api_secret"].startswith(b"gAAAAA") and well_formed_token(stored[b"api_secret"])
     assert Fernet(TEST_KEY.encode()).decrypt(stored[b"api_secret"]) == SECRET.encode()
     assert SECRET.encode() not in b"".join(stored.values())

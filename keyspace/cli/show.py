@@ -36,9 +36,8 @@ def render_key(data: dict[str, Any]) -> None:
     console.print(f"  key values: {esc(values)}")
     ttl = "none (persistent)" if data["ttl"] is None else f"{data['ttl']}s"
     policy = data["ttl_policy"]
-    console.print(
-        f"  type {esc(data['redis_type'])}, TTL {ttl} (policy: {'none' if policy is None else f'{policy}s'})"
-    )
+    policy = "none" if policy is None else policy if isinstance(policy, str) else f"{policy}s"  # or "keep"
+    console.print(f"  type {esc(data['redis_type'])}, TTL {ttl} (policy: {policy})")
     if not data["exists"]:
         console.print("  [yellow](the key does not exist)[/yellow]")
         return

@@ -4,18 +4,38 @@ Storage rules (one per value, documented in the README):
 
 * scalars (str, int, float, Decimal, bool, datetime, date, time, UUID, enums,
   literals) are stored as plain text: bools as ``true``/``false``, datetimes in
-  ISO 8601 (keep them timezone-aware), enums by value;
-* anything else (nested models, lists, dicts, unions) is stored as compact JSON;
+  ISO 8601 (keep them timezone-aware), enums by value — unless the field declares
+  its family's form (``BoolText``, ``NoneText``, ``EpochSeconds``: keyspace.core.encodings);
+* anything else (nested models, lists, dicts, unions) is stored as JSON in the
+  model's ``json_style`` (``compact`` by default, or ``python``: what ``json.dumps`` writes);
 * ``Encrypted[T]`` stores the text of T as a Fernet token.
 
+**Saves write the fields that are set** (a hash is shared by several application writers):
+a hash save writes exactly the value fields in the instance's fields-set (pydantic's
+``model_fields_set``: constructor arguments and assignments; empty for an instance read from
+Redis), deletes only fields explicitly set to None (or writes the field's ``NoneText``), and
+never touches any other field — declared-but-unset, undeclared fields read with the instance
+(``unknown_fields``), or fields it never saw.  A free-form (``extra="allow"``) hash writes its set
+extras as text; a nested dict/list there is refused (it would be stored as a Python repr).
+
+A JSON document, a string, a counter, a set or a list is one value: it is written whole when
+anything on the instance is set (a key field counts: the value goes to another key), and not at
+all when nothing is (an instance read and saved unchanged).  A document read from Redis
+remembers its stored text: saved with nothing changed it is that text, byte for byte; saved with
+some fields set, it is the stored document with only those keys replaced — key order, unknown
+keys and untouched values as they were — dumped in the model's json_style.  An instance built in
+memory is the whole document.
+
 Reading turns bytes back into text/JSON and lets pydantic validate the whole
-instance once; any failure becomes an error naming model, key and field.
+instance once; any failure becomes an error naming model, key and field: a stored text that
+is not in the field's form (``" 1 "`` in a number, ``"yes"`` in a bool) is ``CorruptValue``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,11 +44,14 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from keyspace.core.crypto import Keyring
+from keyspace.core.encodings import STORED_FORM
 from keyspace.core.model import (
     FieldSpec,
     KeyspaceModel,
     ModelSpec,
+    get_raw,
     get_unknown,
+    set_raw,
     set_unknown,
     to_text,
     validation_error,
@@ -75,6 +98,7 @@ class CodecContext:
 
 
 def _dumps(value: Any) -> str:
+    """Compact JSON (keyspace's default json_style)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -82,7 +106,13 @@ def _dumps(value: Any) -> str:
 
 
 def encode_value(
-    fs: FieldSpec, jsonable: Any, raw: Any, ctx: CodecContext, model: str, key: str | None
+    fs: FieldSpec,
+    jsonable: Any,
+    raw: Any,
+    ctx: CodecContext,
+    model: str,
+    key: str | None,
+    dumps: Callable[[Any], str] = _dumps,
 ) -> bytes | str:
     """Text (or token) for one value; ``jsonable`` is pydantic's JSON-mode dump of it.
 
@@ -90,19 +120,19 @@ def encode_value(
     An encrypted field is stored in the model's declared form
     (``envelope + token``); an empty text is stored as ``""``, as the
     application does (it never encrypts an empty value, and reads ``""`` back
-    as ``""``).
+    as ``""``).  ``dumps`` is the model's json_style.
     """
     if fs.secret:
         assert fs.plain is not None
         jsonable = fs.plain.dump_python(reveal(raw), mode="json")
-        text = _dumps(jsonable) if fs.json else to_text(jsonable)
+        text = dumps(jsonable) if fs.json else to_text(jsonable)
         data = _utf8(text, model, key, fs.name)
         if fs.masked or not data:
             return data
         return ctx.require_keyring(model, key, fs.name).seal(data, fs.envelope)
     if fs.json:
         try:
-            return _dumps(jsonable)
+            return dumps(jsonable)
         except ValueError:  # NaN / infinity have no JSON spelling
             pass
         # Raised outside the handler: the error being handled (which may quote the value)
@@ -110,6 +140,8 @@ def encode_value(
         raise ValidationFailed(
             "cannot encode: NaN and infinity have no JSON spelling", model=model, key=key, field=fs.name
         )
+    if fs.dump is not None:
+        return fs.dump(raw)  # the family's declared form (BoolText, EpochSeconds)
     return to_text(jsonable)
 
 
@@ -220,16 +252,32 @@ def _as_bytes(value: Any) -> bytes:
 def _build(
     spec: ModelSpec, key: str, data: dict[str, Any], unknown: dict[str, Any] | None = None
 ) -> KeyspaceModel:
+    """Validate a stored record into an instance whose fields-set is empty (it was read, not set)."""
     try:
         # the validator itself (model_validate's wrapper would cost a call on the hot path)
         obj = spec.model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
-        error = validation_error(exc, model=spec.name, key=key)
+        error = read_error(exc, spec, key)
     else:
+        object.__setattr__(obj, "__pydantic_fields_set__", set())
         if unknown:
             set_unknown(obj, unknown)
         return obj
     raise error  # outside the handler: pydantic's error quotes the (possibly secret) input
+
+
+def read_error(exc: ValidationError, spec: ModelSpec, key: str) -> CorruptValue | ValidationFailed:
+    """A stored text not in its field's form is CorruptValue; any other misfit ValidationFailed."""
+    errors = exc.errors(include_input=False, include_url=False)
+    if errors and errors[0]["type"] == STORED_FORM:
+        loc = errors[0]["loc"]
+        return CorruptValue(
+            f"stored value is {errors[0]['msg']}",
+            model=spec.name,
+            key=key,
+            field=str(loc[0]) if loc else None,
+        )
+    return validation_error(exc, model=spec.name, key=key)
 
 
 # --- whole instances --------------------------------------------------------
@@ -251,7 +299,7 @@ def decode_hash(
     data: dict[str, Any] = dict(keys)
     unknown: dict[str, Any] = {}
     fields = spec.value_fields
-    open_model = spec.model.model_config.get("extra") == "allow"
+    open_model = spec.open
     for raw_name, raw_value in pairs:
         name = raw_name.decode("utf-8", "surrogateescape") if isinstance(raw_name, bytes) else raw_name
         fs = fields.get(name)
@@ -273,56 +321,92 @@ def decode_hash(
 def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[bytes | str], list[str]]:
     """(field/value pairs flattened, fields to delete) for saving a hash instance.
 
-    None values are deleted rather than stored; undeclared fields read from
-    Redis are written back unchanged.
+    Only fields in the instance's fields-set are written (see the module
+    docstring); a set field holding None is deleted, or written as its NoneText.
     """
     spec = obj.__keyspace__
     values = obj.__dict__
+    chosen = obj.__pydantic_fields_set__
     pairs: list[bytes | str] = []
     deletes: list[str] = []
     for name in spec.text_names:  # the hot path: plain scalars, no serializer call
-        value = values[name]
-        if value is None:
-            deletes.append(name)
-        else:
-            pairs.append(name)
-            pairs.append(value if type(value) is str else to_text(value))
-    if spec.special_names:
-        dumped = obj.model_dump(mode="json", include=set(spec.special_names))
-        for name in spec.special_names:
+        if name in chosen:
             value = values[name]
             if value is None:
                 deletes.append(name)
             else:
                 pairs.append(name)
-                pairs.append(encode_value(spec.value_fields[name], dumped[name], value, ctx, spec.name, key))
+                pairs.append(value if type(value) is str else to_text(value))
+    for name in spec.formed_names:
+        if name in chosen:
+            fs = spec.value_fields[name]
+            value = values[name]
+            if value is None:
+                if fs.none_text is None:
+                    deletes.append(name)
+                else:
+                    pairs += [name, fs.none_text]
+            else:
+                text = fs.dump(value) if fs.dump is not None else None
+                pairs += [name, text if text is not None else value if type(value) is str else to_text(value)]
+    special = [n for n in spec.special_names if n in chosen]
+    if special:
+        dumped = obj.model_dump(mode="json", include=set(special))
+        for name in special:
+            fs = spec.value_fields[name]
+            value = values[name]
+            if value is None:
+                if fs.none_text is None:
+                    deletes.append(name)
+                else:
+                    pairs += [name, fs.none_text]
+            else:
+                pairs.append(name)
+                pairs.append(encode_value(fs, dumped[name], value, ctx, spec.name, key, spec.dumps))
     extras = obj.__pydantic_extra__
-    unknown = get_unknown(obj)
-    if unknown:
-        extras = {**(extras or {}), **unknown}
-    for name, value in (extras or {}).items():
-        if name not in spec.value_fields and value is not None:
-            pairs.append(name)
-            pairs.append(value if isinstance(value, str | bytes) else to_text(value))
+    if extras:
+        for name, value in extras.items():
+            if name in chosen and name not in spec.value_fields:
+                if value is None:
+                    deletes.append(name)
+                else:
+                    pairs.append(name)
+                    pairs.append(extra_text(spec, key, name, value))
     return pairs, deletes
 
 
-def encode_fields(
-    spec: ModelSpec, key: str, obj: KeyspaceModel, names: Iterable[str], ctx: CodecContext
-) -> tuple[list[bytes | str], list[str]]:
-    """Like :func:`encode_hash` for a subset of fields (partial updates)."""
-    names = list(names)
-    dumped = obj.model_dump(mode="json", include=set(names))
-    pairs: list[bytes | str] = []
-    deletes: list[str] = []
-    for name in names:
-        fs = spec.value_fields[name]
-        raw = getattr(obj, name)
-        if raw is None:
-            deletes.append(name)
-        else:
-            pairs += [name, encode_value(fs, dumped[name], raw, ctx, spec.name, key)]
-    return pairs, deletes
+_EXTRA_SCALARS = (str, int, float, bool)
+
+
+def extra_text(spec: ModelSpec, key: str | None, name: str, value: Any) -> bytes | str:
+    """The text of a free-form hash field (an extra of an ``extra="allow"`` model).
+
+    A hash field holds text: a dict or a list would be stored as its Python repr, which
+    no reader can parse back, so anything that is not a scalar is refused (declare the
+    field with its type to store it as JSON).  NaN and infinity are refused as well.
+    """
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationFailed(
+            "NaN and infinity cannot be stored (they have no portable spelling)",
+            model=spec.name,
+            key=key,
+            field=name,
+        )
+    from keyspace.core.model import is_scalar
+
+    if isinstance(value, _EXTRA_SCALARS) or is_scalar(type(value)):
+        if hasattr(value, "is_finite") and not value.is_finite():  # Decimal NaN / Infinity
+            raise ValidationFailed("NaN and infinity cannot be stored", model=spec.name, key=key, field=name)
+        return to_text(value)
+    raise ValidationFailed(
+        f"a free-form hash field holds text, not a {type(value).__name__} (it would be stored as a "
+        "Python repr); declare the field with its type to store it as JSON",
+        model=spec.name,
+        key=key,
+        field=name,
+    )
 
 
 def decode_json(
@@ -349,7 +433,7 @@ def decode_json(
         )
     data: dict[str, Any] = dict(keys)
     unknown: dict[str, Any] = {}
-    open_model = spec.model.model_config.get("extra") == "allow"
+    open_model = spec.open
     for name, value in doc.items():
         fs = spec.value_fields.get(name)
         if fs is None and open_model and name not in keys:
@@ -362,23 +446,53 @@ def decode_json(
             data[name] = decode_value(fs, _utf8(value, spec.name, key, name), ctx, spec.name, key)
         else:
             data[name] = value
-    return _build(spec, key, data, unknown)
+    obj = _build(spec, key, data, unknown)
+    set_raw(obj, reply)
+    return obj
 
 
-def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> str:
+def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
+    """The document to store (see the module docstring: read documents are patched, not rebuilt)."""
     spec = obj.__keyspace__
-    doc: dict[str, Any] = dict(get_unknown(obj) or {})
+    raw = get_raw(obj)
+    if raw is None:
+        doc: dict[str, Any] = dict(get_unknown(obj) or {})
+        extras = obj.__pydantic_extra__ or {}
+        doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields) | set(extras)))
+        doc.update(extras)  # as given: JSON-valued extras are stored as they are
+        doc.update(_secret_values(obj, spec, spec.secret_fields, key, ctx))
+        return _encode_doc(spec, doc, key)
+    changed = [n for n in obj.__pydantic_fields_set__ if n not in spec.key_adapters]
+    if not changed:
+        return raw  # byte for byte what was read
+    doc = json.loads(raw)  # parsed once already when it was read
     extras = obj.__pydantic_extra__ or {}
-    doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields) | set(extras)))
-    doc.update(extras)  # as given: pydantic's JSON dump would turn NaN into null silently
-    for name in spec.secret_fields:
+    declared = [n for n in changed if n in spec.value_fields]
+    plain = [n for n in declared if not spec.value_fields[n].secret]
+    if plain:
+        doc.update(obj.model_dump(mode="json", include=set(plain)))
+    doc.update(_secret_values(obj, spec, [n for n in declared if n not in plain], key, ctx))
+    doc.update({n: extras[n] for n in changed if n in extras})
+    return _encode_doc(spec, doc, key)
+
+
+def _secret_values(
+    obj: KeyspaceModel, spec: ModelSpec, names: Iterable[str], key: str, ctx: CodecContext
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in names:
         raw = getattr(obj, name)
         if raw is None:
+            out[name] = None
             continue
-        stored = encode_value(spec.value_fields[name], None, raw, ctx, spec.name, key)
-        doc[name] = stored.decode("utf-8") if isinstance(stored, bytes) else stored
+        stored = encode_value(spec.value_fields[name], None, raw, ctx, spec.name, key, spec.dumps)
+        out[name] = stored.decode("utf-8") if isinstance(stored, bytes) else stored
+    return out
+
+
+def _encode_doc(spec: ModelSpec, doc: dict[str, Any], key: str) -> str:
     try:
-        return _dumps(doc)
+        return spec.dumps(doc)
     except (ValueError, TypeError):
         pass  # NaN/infinity, or a value JSON cannot hold; the error (quoting it) stays unchained
     raise ValidationFailed(
@@ -403,11 +517,13 @@ def encode_scalar(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | st
     fs = spec.value_fields[spec.value_field]
     raw = getattr(obj, fs.name)
     if raw is None:
+        if fs.none_text is not None:
+            return fs.none_text
         raise ValidationFailed(
             "a string model's value may not be None", model=spec.name, key=key, field=fs.name
         )
     dumped = obj.model_dump(mode="json", include={fs.name})[fs.name]
-    return encode_value(fs, dumped, raw, ctx, spec.name, key)
+    return encode_value(fs, dumped, raw, ctx, spec.name, key, spec.dumps)
 
 
 def decode_members(
@@ -432,7 +548,7 @@ def encode_members(obj: KeyspaceModel, key: str, ctx: CodecContext) -> list[byte
     element = spec.element
     assert element is not None
     dumped = obj.model_dump(mode="json", include={element.name})[element.name]
-    return [encode_value(element, item, item, ctx, spec.name, key) for item in dumped]
+    return [encode_value(element, item, item, ctx, spec.name, key, spec.dumps) for item in dumped]
 
 
 def decode_any(

@@ -12,6 +12,41 @@ Fields named in the template are *key fields*: typed, validated, part of the
 key and never stored in the value.  The other fields are *value fields*.  The
 class keywords are collected into a :class:`ModelSpec` (``Model.__keyspace__``)
 that the pure core reads; a model class never talks to Redis itself.
+
+Class keywords:
+
+* ``key=`` a template, or a tuple of templates (primary first, then alternates);
+* ``ttl=`` the TTL policy, one of three (``ModelSpec.ttl_policy`` names it):
+
+  - seconds or a ``timedelta`` (``"fixed"``): every write sets that expiry (EXPIRE / SET EX);
+  - ``None`` (``"persist"``): every write makes the key persistent (PERSIST / plain SET);
+  - ``"keep"`` (:data:`TTL_KEEP`, ``"keep"``): writes never change the key's TTL (HSET keeps it,
+    strings are written with SET … KEEPTTL, a whole set/list rewrite restores it).  For key
+    families other writers expire (a position hash that one application writer gives
+    ``EXPIRE 86400``).  Operator machinery treats "keep" as *no opinion*: ``ApplyTtlPolicy``
+    skips such models and stats never report their TTLs as a mismatch.  ``spec.ttl`` is then the
+    string ``"keep"``, so code that reads ``spec.ttl`` / ``Mapper.ttl_policy()`` must check
+    ``isinstance(ttl, int)`` before using it as seconds;
+
+* ``server=`` ``"app"`` or ``"celery"``; ``read_only=True``; ``register=False``; ``hash_tag=``; ``envelope=``;
+* ``json_style=`` how JSON is written for this family (JSON documents and JSON-valued hash fields):
+  ``"compact"`` (the default: no spaces, UTF-8 kept) or ``"python"`` (what ``json.dumps(obj)``
+  writes with its defaults: ``", "``/``": "`` separators, non-ASCII as ``\\uXXXX``);
+* ``channel=`` an invalidation channel, a template over the model's key fields
+  (``"settings:update:{user_id}"``), and ``channel_payload="key"`` (the message is the key name,
+  as TradingBoost's settings writer publishes).  After every successful write of the model
+  (save, save_many, update, delete, incr, add, push) keyspace PUBLISHes it *inside the write's own
+  script*: in the same round trip, and only if the write happened.
+
+**What a save writes.**  Value fields are written only if they are in the instance's fields-set
+(pydantic's ``model_fields_set``: constructor arguments and later assignments).  An instance
+returned by get/scan/get_many starts with an empty fields-set, so ``get`` then ``save`` writes
+nothing and changes no byte and no TTL.  ``mark_set()`` marks fields (all value fields without
+arguments) when a whole record is to be written, e.g. copied to another key.  See keyspace.core.codec.
+
+**Value text forms** (``BoolText``, ``NoneText``, ``EpochSeconds``, strict numbers) are declared per
+field with ``Annotated``; see keyspace.core.encodings.  Keyspace attaches one before-validator per
+numeric/bool/datetime value field when the class is created (and rebuilds the class once).
 """
 
 from __future__ import annotations
@@ -28,9 +63,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from keyspace.core import encodings
 from keyspace.core.secret import (
     ENCRYPTED,
     MASKED,
@@ -53,6 +89,9 @@ REDIS_TYPES: dict[str, str] = {
     "any": "any",
 }
 SERVERS = ("app", "celery")
+TTL_KEEP: Literal["keep"] = "keep"  # the ttl= policy "never change the key's TTL"
+TtlPolicy = int | None | Literal["keep"]
+CHANNEL_PAYLOADS = ("key",)
 _ENVELOPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}:$")
 
 _SCALARS: tuple[type, ...] = (
@@ -115,6 +154,8 @@ class FieldSpec:
     plain: TypeAdapter[Any] | None = None  # secret fields: dumps the revealed value
     envelope: bytes = b""  # encrypted fields: the declared stored form (``enc_v1:`` + token)
     masked: bool = False  # a secret stored in plaintext by policy (Masked[T])
+    none_text: str | None = None  # NoneText: None is written as this text instead of deleted
+    dump: Any = None  # BoolText/EpochSeconds: value -> stored text (None: keyspace's default text)
 
     @property
     def secret(self) -> bool:
@@ -131,19 +172,39 @@ class ModelSpec:
     templates: tuple[KeyTemplate, ...]
     key_fields: tuple[str, ...]
     value_fields: dict[str, FieldSpec]
-    ttl: int | None
+    ttl: TtlPolicy  # seconds, None (persistent) or "keep" (see the module docstring)
     server: str
     read_only: bool
     element: FieldSpec | None = None  # set/list members, counter value
     key_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
     value_names: frozenset[str] = frozenset()
-    text_names: tuple[str, ...] = ()  # value fields stored as plain text (the fast path)
+    text_names: tuple[str, ...] = ()  # value fields stored as keyspace's default text (the fast path)
+    formed_names: tuple[str, ...] = ()  # plain-text value fields with a declared form (BoolText, NoneText…)
     special_names: frozenset[str] = frozenset()  # JSON, encrypted or masked value fields
     envelope: str = ""  # the stored form of encrypted fields ("" = a bare Fernet token)
+    json_style: str = "compact"  # "compact" or "python" (see the module docstring)
+    channel: KeyTemplate | None = None  # invalidation channel, rendered from the key fields
+    channel_payload: str = "key"
+    open: bool = False  # extra="allow": undeclared fields are ordinary (free-form) attributes
 
     @property
     def redis_type(self) -> str:
         return REDIS_TYPES[self.kind]
+
+    @property
+    def ttl_policy(self) -> Literal["fixed", "persist", "keep"]:
+        """The declared TTL policy by name (a deployment may still override the seconds)."""
+        return ttl_policy_name(self.ttl)
+
+    def dumps(self, value: Any) -> str:
+        """JSON text of a value in the model's json_style (NaN/infinity raise ValueError)."""
+        return _JSON_DUMPS[self.json_style](value)
+
+    def channel_for(self, texts: Mapping[str, str], key: str) -> tuple[str, str] | None:
+        """(channel, payload) to publish after a write of ``key``, or None without a channel."""
+        if self.channel is None:
+            return None
+        return self.channel.render_checked(texts), key
 
     @property
     def template(self) -> KeyTemplate:
@@ -188,12 +249,23 @@ class ModelSpec:
         raise InvalidKeyValue("not a key field", model=self.name, field=name)
 
     def key_texts(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, str]:
-        """Typed key values -> validated text, refusing names that are not key fields."""
+        """Typed key values -> validated text, refusing names that are not key fields.
+
+        A None value is skipped when the key is complete without it (an alternate key's
+        field); for a partial key (a scan filter) None is refused: skipping it would turn
+        the filter into a wildcard over every record.
+        """
         out: dict[str, str] = {}
         for name, value in values.items():
             if name not in self.key_adapters:
                 raise InvalidKeyValue("not a key field of this model", model=self.name, field=name)
             if value is None:
+                if partial:
+                    raise InvalidKeyValue(
+                        "a key-field filter may not be None (it would match every key)",
+                        model=self.name,
+                        field=name,
+                    )
                 continue
             out[name] = self.key_text(name, value)
         if not partial and not any(all(f in out for f in t.fields) for t in self.templates):
@@ -239,6 +311,16 @@ class ModelSpec:
             return to_text(self.key_adapters[name].validate_python(text)) == text
         except ValidationError:
             return False
+
+
+def ttl_policy_name(ttl: TtlPolicy) -> Literal["fixed", "persist", "keep"]:
+    """ "fixed" (seconds), "persist" (None) or "keep" for a TTL policy value."""
+    if ttl == TTL_KEEP:
+        return "keep"
+    return "persist" if ttl is None else "fixed"
+
+
+_JSON_DUMPS = {style: encodings.json_style_dumps(style) for style in encodings.JSON_STYLES}
 
 
 def to_text(value: Any) -> str:
@@ -293,6 +375,30 @@ def validation_error(exc: ValidationError, *, model: str, key: str | None) -> Va
     )
 
 
+class _State(dict[str, Any]):
+    """An instance's private state: ``unknown`` (undeclared fields read with it) and ``raw``
+    (the stored JSON document it was read from).
+
+    Kept in pydantic's private-state slot rather than a declared PrivateAttr: a declared one
+    doubles the cost of every model_validate (measured), and this slot is still copied by
+    model_copy and pickled.  ``==`` (pydantic compares the slot) looks at ``unknown`` only: the
+    stored text an instance came from is not part of its value.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other is None or isinstance(other, dict):
+            return (self.get("unknown") or None) == ((other or {}).get("unknown") or None)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def get_unknown(obj: BaseModel) -> dict[str, Any] | None:
     """The undeclared fields read from Redis with ``obj`` (None when there were none)."""
     private = obj.__pydantic_private__
@@ -300,10 +406,32 @@ def get_unknown(obj: BaseModel) -> dict[str, Any] | None:
 
 
 def set_unknown(obj: BaseModel, unknown: dict[str, Any] | None) -> None:
-    # Kept in pydantic's private-state slot rather than a declared PrivateAttr:
-    # a declared one doubles the cost of every model_validate (measured), and
-    # this slot is still copied by model_copy, compared by ==, and pickled.
-    object.__setattr__(obj, "__pydantic_private__", {"unknown": unknown} if unknown else None)
+    _set_private(obj, "unknown", unknown or None)
+
+
+def get_raw(obj: BaseModel) -> Any:
+    """The stored JSON document ``obj`` was read from (None for an instance built in memory)."""
+    private = obj.__pydantic_private__
+    return private.get("raw") if private else None
+
+
+def set_raw(obj: BaseModel, raw: Any) -> None:
+    _set_private(obj, "raw", raw)
+
+
+def _set_private(obj: BaseModel, name: str, value: Any) -> None:
+    private = obj.__pydantic_private__
+    state = _State(private) if private else _State()
+    if value is None:
+        state.pop(name, None)
+    else:
+        state[name] = value
+    object.__setattr__(obj, "__pydantic_private__", state or None)
+
+
+def forget_fields_set(obj: BaseModel) -> None:
+    """Mark an instance as read: nothing is set yet, so saving it unchanged writes nothing."""
+    object.__setattr__(obj, "__pydantic_fields_set__", set())
 
 
 class KeyspaceModel(BaseModel):
@@ -314,6 +442,9 @@ class KeyspaceModel(BaseModel):
         validate_assignment=True,
         arbitrary_types_allowed=False,
         allow_inf_nan=False,  # NaN and infinity have no JSON spelling (pydantic would store null)
+        # ... and inside Any-typed values (dicts, free-form extras) the JSON-mode dump keeps them,
+        # so that the codec's encoder refuses them instead of pydantic writing null silently.
+        ser_json_inf_nan="constants",
     )
 
     __keyspace__: ClassVar[ModelSpec]
@@ -322,11 +453,7 @@ class KeyspaceModel(BaseModel):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # pydantic passes class keywords here first, before the fields exist;
         # keep ours for __pydantic_init_subclass__, which runs once they do.
-        ours = {
-            k: kwargs.pop(k)
-            for k in ("key", "ttl", "server", "read_only", "register", "hash_tag", "envelope")
-            if k in kwargs
-        }
+        ours = {k: kwargs.pop(k) for k in _CLASS_KEYWORDS if k in kwargs}
         cls.__keyspace_declared__ = ours  # type: ignore[attr-defined]
         super().__init_subclass__(**kwargs)
 
@@ -341,7 +468,8 @@ class KeyspaceModel(BaseModel):
             if parent is None:
                 return  # an abstract intermediate base without a key
             declared = {**_declared_of(parent), **declared}
-        spec = _build_spec(cls, declared)
+        forms = _attach_forms(cls, declared)
+        spec = _build_spec(cls, declared, forms)
         cls.__keyspace__ = spec
         if declared.get("register", True):
             from keyspace.core.registry import default_registry
@@ -402,9 +530,23 @@ class KeyspaceModel(BaseModel):
         """A copy; ``update`` values are validated like assignments (pydantic's own
         ``model_copy`` stores them unvalidated, so a secret would stay a plain str)."""
         copy = super().model_copy(deep=deep)
+        private = copy.__pydantic_private__
+        if private and not isinstance(private, _State):
+            object.__setattr__(copy, "__pydantic_private__", _State(private))  # pydantic copies a plain dict
         for name, value in (update or {}).items():
             setattr(copy, name, value)
         return copy
+
+    def mark_set(self, *names: str) -> Self:
+        """Mark fields as set, so that save writes them (every value field, and the extras, when
+        no name is given): e.g. to write a whole record read from one key under another key."""
+        spec = self.__keyspace__
+        chosen = names or (*spec.value_fields, *(self.__pydantic_extra__ or {}))
+        for name in chosen:
+            if name not in spec.value_fields and name not in (self.__pydantic_extra__ or {}):
+                raise InvalidKeyValue("not a value field of this instance", model=spec.name, field=name)
+        self.__pydantic_fields_set__.update(chosen)
+        return self
 
     # --- instance helpers ---------------------------------------------------
 
@@ -444,6 +586,20 @@ class KeyspaceModel(BaseModel):
         return self.__keyspace__.render_all(self.key_texts())
 
 
+_CLASS_KEYWORDS = (
+    "key",
+    "ttl",
+    "server",
+    "read_only",
+    "register",
+    "hash_tag",
+    "envelope",
+    "json_style",
+    "channel",
+    "channel_payload",
+)
+
+
 def _declared_of(spec: ModelSpec) -> dict[str, Any]:
     return {
         "key": tuple(t.pattern for t in spec.templates),
@@ -452,10 +608,67 @@ def _declared_of(spec: ModelSpec) -> dict[str, Any]:
         "read_only": spec.read_only,
         "hash_tag": spec.templates[0].hash_tag,
         "envelope": spec.envelope,
+        "json_style": spec.json_style,
+        "channel": spec.channel.pattern if spec.channel else None,
+        "channel_payload": spec.channel_payload,
     }
 
 
-def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec:
+class _FormValidator(BeforeValidator):
+    """keyspace's before-validator for a value field's text form (replaced, not stacked, in subclasses)."""
+
+
+class _FormSerializer(PlainSerializer):
+    """keyspace's JSON-mode serializer for a value field's form (EpochSeconds -> a JSON number)."""
+
+
+def _template_fields(declared: dict[str, Any]) -> set[str]:
+    raw_keys = declared["key"]
+    patterns = (raw_keys,) if isinstance(raw_keys, str) else tuple(raw_keys)
+    out: set[str] = set()
+    for pattern in patterns:
+        try:
+            out.update(KeyTemplate(pattern).fields)
+        except Exception:  # reported with the model's name by _build_spec
+            continue
+    return out
+
+
+def _attach_forms(cls: type[KeyspaceModel], declared: dict[str, Any]) -> dict[str, encodings.FieldForm]:
+    """Build each value field's text form and attach its before-validator (one rebuild of the class).
+
+    Validators are attached here rather than asked of the model's author so that every number,
+    bool and datetime field is read strictly without a declaration (keyspace.core.encodings).
+    """
+    key_fields = _template_fields(declared)
+    forms: dict[str, encodings.FieldForm] = {}
+    changed = False
+    for fname, info in cls.model_fields.items():
+        if fname in key_fields or is_encrypted(info) or is_masked(info):
+            continue
+        try:
+            form = encodings.field_form(info.annotation, list(info.metadata))
+        except ValueError as exc:
+            raise ModelDeclarationError(str(exc), model=cls.__name__, field=fname) from None
+        forms[fname] = form
+        validator = form.validator()
+        kept = [m for m in info.metadata if not isinstance(m, _FormValidator | _FormSerializer)]
+        added: list[Any] = []
+        if validator is not None:
+            added.append(_FormValidator(validator))
+        if form.epoch is not None:
+            added.append(_FormSerializer(form.epoch.number, when_used="json-unless-none"))
+        if added or len(kept) != len(info.metadata):
+            info.metadata = [*kept, *added]  # a new list: a parent's FieldInfo may share the old one
+            changed = True
+    if changed:
+        cls.model_rebuild(force=True, raise_errors=False)
+    return forms
+
+
+def _build_spec(
+    cls: type[KeyspaceModel], declared: dict[str, Any], forms: Mapping[str, encodings.FieldForm]
+) -> ModelSpec:
     name = cls.__name__
     kind = cls.__keyspace_kind__
     raw_keys = declared["key"]
@@ -464,12 +677,19 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         raise ModelDeclarationError("key= needs at least one template", model=name)
     hash_tag = declared.get("hash_tag")
     templates = tuple(KeyTemplate(p, owner=name, hash_tag=hash_tag) for p in patterns)
-    try:
-        ttl = ttl_seconds(declared.get("ttl"), what="ttl")
-    except ValueError as exc:
-        raise ModelDeclarationError(str(exc), model=name) from None
-    if isinstance(declared.get("ttl"), timedelta | int | None) is False:
-        raise ModelDeclarationError("ttl must be seconds, a timedelta or None", model=name)
+    ttl: TtlPolicy
+    if declared.get("ttl") == TTL_KEEP:
+        ttl = TTL_KEEP
+    else:
+        if isinstance(declared.get("ttl"), timedelta | int | None) is False:
+            raise ModelDeclarationError('ttl must be seconds, a timedelta, None or "keep"', model=name)
+        try:
+            ttl = ttl_seconds(declared.get("ttl"), what="ttl")
+        except ValueError as exc:
+            raise ModelDeclarationError(str(exc), model=name) from None
+    json_style = declared.get("json_style") or "compact"
+    if json_style not in encodings.JSON_STYLES:
+        raise ModelDeclarationError(f"json_style must be one of {encodings.JSON_STYLES}", model=name)
     server = declared.get("server", "app")
     if server not in SERVERS:
         raise ModelDeclarationError(f"server must be one of {SERVERS}, got {server!r}", model=name)
@@ -492,6 +712,7 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
                 )
             if f not in key_fields:
                 key_fields.append(f)
+    channel = _channel_template(name, declared, templates)
     key_adapters: dict[str, TypeAdapter[Any]] = {}
     for f in key_fields:
         info = fields[f]
@@ -527,8 +748,13 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
                 masked=masked,
             )
             continue
+        form = forms.get(fname)
         value_fields[fname] = FieldSpec(
-            name=fname, json=not is_scalar(info.annotation), required=info.is_required()
+            name=fname,
+            json=not is_scalar(info.annotation),
+            required=info.is_required(),
+            none_text=form.none_text.text if form is not None and form.none_text is not None else None,
+            dump=form.dump if form is not None and form.custom else None,
         )
     if kind == "any":
         declared = {**declared, "read_only": True}
@@ -571,10 +797,43 @@ def _build_spec(cls: type[KeyspaceModel], declared: dict[str, Any]) -> ModelSpec
         element=element,
         key_adapters=key_adapters,
         value_names=frozenset(value_fields),
-        text_names=tuple(n for n, f in value_fields.items() if not (f.json or f.secret)),
+        text_names=tuple(n for n, f in value_fields.items() if not (f.json or f.secret or _formed(f))),
+        formed_names=tuple(n for n, f in value_fields.items() if not (f.json or f.secret) and _formed(f)),
         special_names=frozenset(n for n, f in value_fields.items() if f.json or f.secret),
         envelope=envelope,
+        json_style=json_style,
+        channel=channel,
+        channel_payload=declared.get("channel_payload") or "key",
+        open=cls.model_config.get("extra") == "allow",
     )
+
+
+def _formed(fs: FieldSpec) -> bool:
+    return fs.dump is not None or fs.none_text is not None
+
+
+def _channel_template(
+    name: str, declared: dict[str, Any], templates: tuple[KeyTemplate, ...]
+) -> KeyTemplate | None:
+    pattern = declared.get("channel")
+    payload = declared.get("channel_payload") or "key"
+    if payload not in CHANNEL_PAYLOADS:
+        raise ModelDeclarationError(f"channel_payload must be one of {CHANNEL_PAYLOADS}", model=name)
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str):
+        raise ModelDeclarationError(
+            "channel must be a template such as 'settings:update:{user_id}'", model=name
+        )
+    channel = KeyTemplate(pattern, owner=name)
+    for f in channel.fields:
+        if not all(f in t.fields for t in templates):
+            raise ModelDeclarationError(
+                f"channel {pattern!r} names {{{f}}}, which is not a key field of every key template",
+                model=name,
+                field=f,
+            )
+    return channel
 
 
 class AnyModel(KeyspaceModel):

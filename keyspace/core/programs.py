@@ -15,7 +15,8 @@ from typing import Any, NoReturn, TypeVar
 
 from keyspace.core import codec, scripts
 from keyspace.core.codec import CodecContext
-from keyspace.core.model import KeyspaceModel, ModelSpec, get_unknown, set_unknown
+from keyspace.core.model import TTL_KEEP, KeyspaceModel, ModelSpec, TtlPolicy
+from keyspace.core.secret import reveal
 from keyspace.core.slots import cursor_done
 from keyspace.errors import (
     BulkReadError,
@@ -26,6 +27,8 @@ from keyspace.errors import (
     ReadOnlyModel,
     ScanError,
     ServerError,
+    SuspiciousValue,
+    UndecryptableValue,
     ValidationFailed,
     WrongType,
 )
@@ -369,15 +372,55 @@ def scan(
 
 
 # --- writes -----------------------------------------------------------------------
+#
+# What a save writes (fields-set saves, NoneText, read documents re-emitted as they were) is the
+# codec's rule (keyspace.core.codec); the TTL policies and the invalidation channel are the
+# model's (keyspace.core.model); this section turns them into commands:
+#
+# * a hash save sends only the set fields.  Persistent and "keep" hashes of one key without a
+#   channel take the pipelined fast path (PERSIST for persistent, then HSET / HDEL: HSET and
+#   HDEL refuse a key of another type by themselves); everything else is one WRITE_HASH script
+#   call per key group (value, deletes, TTL and PUBLISH atomically);
+# * nothing set, nothing sent: saving an instance read from Redis unchanged is no command at all,
+#   so it changes no byte and no TTL;
+# * a write of some but not all Encrypted fields of a hash first reads the record's other
+#   encrypted fields (HMGET) and refuses — UndecryptableValue naming the field, nothing written —
+#   when one of them does not verify under the configured keys (the hash would end up holding
+#   secrets under two keys, one of them unknown).  The write is then conditional on those fields
+#   being unchanged (WRITE_HASH guards) and retried on a concurrent change.
 
 
-def per_slot(script: scripts.Script, keys: list[str], args: list[Any], cluster: bool) -> list[Command]:
+def ttl_arg(policy: TtlPolicy) -> int | str:
+    """The TTL argument of the write scripts: seconds, 0 (persistent) or ``"keep"``."""
+    if policy == TTL_KEEP:
+        return "keep"
+    return policy or 0
+
+
+_ttl_arg = ttl_arg  # the earlier name
+
+
+def _publish(spec: ModelSpec, texts: Mapping[str, str], key: str) -> list[str]:
+    found = spec.channel_for(texts, key)
+    return ["", ""] if found is None else [found[0], found[1]]
+
+
+def per_slot(
+    script: scripts.Script,
+    keys: list[str],
+    args: list[Any],
+    cluster: bool,
+    *,
+    quiet_args: list[Any] | None = None,
+) -> list[Command]:
     """One script call for all keys, or on a cluster one per slot.
 
     On a standalone server the keys (a model's primary and alternate keys)
     change in one atomic call.  A cluster cannot run a script across slots, so
     there each slot's keys change atomically, in key order (primary first); if
-    a later call fails, the earlier keys are already written.
+    a later call fails, the earlier keys are already written.  ``quiet_args``
+    are the arguments of the calls after the first (the same write without the
+    channel), so that a write split by slot publishes once.
     """
     if not cluster or len(keys) == 1:
         return [scripts.call(script, keys, args)]
@@ -386,57 +429,180 @@ def per_slot(script: scripts.Script, keys: list[str], args: list[Any], cluster: 
     groups: dict[int, list[str]] = {}
     for key in keys:
         groups.setdefault(slot_of(key), []).append(key)
-    return [scripts.call(script, group, args) for group in groups.values()]
+    later = args if quiet_args is None else quiet_args
+    return [scripts.call(script, group, args if i == 0 else later) for i, group in enumerate(groups.values())]
 
 
-def _ttl_arg(ttl_seconds: int | None) -> int:
-    return ttl_seconds or 0
+Guards = Mapping[str, list[Any]]  # key -> flattened (field, "1"|"0", expected value) triples
+
+
+def hash_commands(
+    spec: ModelSpec,
+    keys: list[str],
+    pairs: list[bytes | str],
+    deletes: list[str],
+    policy: int | str,
+    publish: list[str],
+    cluster: bool,
+    *,
+    mode: str = "save",
+    guards: Guards | None = None,
+) -> list[Command]:
+    """The commands of one hash write (see the comment at the top of this section)."""
+    if mode == "save" and guards is None and not publish[0] and len(keys) == 1 and policy in (0, "keep"):
+        key = keys[0]
+        batch: list[Command] = [("PERSIST", key)] if policy == 0 else []
+        if pairs:
+            batch.append(("HSET", key, *pairs))
+        if deletes:
+            batch.append(("HDEL", key, *deletes))
+        return batch
+    n = len(pairs) // 2
+    if guards is not None:  # one call per key: each key has its own expected values
+        out: list[Command] = []
+        for i, key in enumerate(keys):
+            g = guards.get(key, [])
+            quiet = publish if i == 0 else ["", ""]
+            args = [policy, mode, *quiet, len(g) // 3, n, *g, *pairs, *deletes]
+            out.append(scripts.call(scripts.WRITE_HASH, [key], args))
+        return out
+    return per_slot(
+        scripts.WRITE_HASH,
+        keys,
+        [policy, mode, *publish, 0, n, *pairs, *deletes],
+        cluster,
+        quiet_args=[policy, mode, "", "", 0, n, *pairs, *deletes],
+    )
 
 
 def write_command(
-    obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None
+    obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: TtlPolicy, guards: Guards | None = None
 ) -> tuple[list[str], list[Command]]:
-    """The keys and the commands that save ``obj`` (value and TTL atomically per key)."""
+    """The keys and the commands that save ``obj`` (value, TTL and PUBLISH atomically per key).
+
+    No commands when nothing is set on the instance (see keyspace.core.codec).
+    """
     spec = obj.__keyspace__
     _check_writable(spec)
-    keys = obj.redis_keys()
+    texts = obj.key_texts()
+    keys = spec.render_all(texts)
     key = keys[0]
-    ttl_value = _ttl_arg(ttl_seconds)
+    policy = ttl_arg(ttl_seconds)
     if spec.kind == "hash":
         pairs, deletes = codec.encode_hash(obj, key, ctx)
-        if ttl_value == 0 and len(keys) == 1:
-            # Persistent hash: PERSIST, HSET, HDEL pipelined (no script needed:
-            # no key can end up with a TTL it should not have, and HSET itself
-            # refuses a key of another type).  This is the hot path of bulk saves.
-            batch: list[Command] = [("PERSIST", key)]
-            if pairs:
-                batch.append(("HSET", key, *pairs))
-            if deletes:
-                batch.append(("HDEL", key, *deletes))
-            return keys, batch
-        return keys, per_slot(
-            scripts.SAVE_HASH, keys, [ttl_value, len(pairs) // 2, *pairs, *deletes], ctx.cluster
+        if not pairs and not deletes:
+            return keys, []
+        publish = _publish(spec, texts, key)
+        return keys, hash_commands(spec, keys, pairs, deletes, policy, publish, ctx.cluster, guards=guards)
+    if not obj.__pydantic_fields_set__:
+        return keys, []
+    publish = _publish(spec, texts, key)
+    if spec.kind in ("json", "string", "counter"):
+        value = (
+            codec.encode_json(obj, key, ctx) if spec.kind == "json" else codec.encode_scalar(obj, key, ctx)
         )
-    if spec.kind == "json":
         return keys, per_slot(
-            scripts.SAVE_STRING, keys, [ttl_value, codec.encode_json(obj, key, ctx)], ctx.cluster
-        )
-    if spec.kind in ("string", "counter"):
-        return keys, per_slot(
-            scripts.SAVE_STRING, keys, [ttl_value, codec.encode_scalar(obj, key, ctx)], ctx.cluster
+            scripts.SAVE_STRING, keys, [policy, value, *publish], ctx.cluster, quiet_args=[policy, value]
         )
     members = codec.encode_members(obj, key, ctx)
     if len(keys) != 1:
         raise InvalidKeyValue("set and list models take one key template", model=spec.name)
-    return keys, [scripts.call(scripts.SAVE_COLLECTION, keys, [ttl_value, spec.kind, *members])]
+    return keys, [scripts.call(scripts.SAVE_COLLECTION, keys, [policy, spec.kind, *publish, *members])]
 
 
-def save(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: int | None) -> Program[None]:
-    keys, batch = write_command(obj, ctx, ttl_seconds)
+def secret_guard_names(spec: ModelSpec, obj: KeyspaceModel) -> tuple[str, ...]:
+    """The encrypted fields a hash write must re-check: the unwritten ones, when it writes a token."""
+    encrypted = spec.encrypted_fields
+    if spec.kind != "hash" or not encrypted:
+        return ()
+    chosen = obj.__pydantic_fields_set__
+    values = obj.__dict__
+    if not any(n in chosen and values[n] is not None and reveal(values[n]) != "" for n in encrypted):
+        return ()
+    return tuple(n for n in encrypted if n not in chosen)
+
+
+def _guards_for(
+    spec: ModelSpec, ctx: CodecContext, key: str, names: Sequence[str], stored: Sequence[Any]
+) -> list[Any]:
+    """Guard triples for the other encrypted fields of one record; refuses a field that does not verify."""
+    out: list[Any] = []
+    for name, value in zip(names, stored, strict=True):
+        if value is None:
+            out += [name, "0", ""]
+            continue
+        keyring = ctx.require_keyring(spec.name, key, name)
+        kind = keyring.classify(value, spec.value_fields[name].envelope).kind
+        if kind in ("undecryptable", "suspicious"):
+            error = SuspiciousValue if kind == "suspicious" else UndecryptableValue
+            raise error(
+                f"the record's {name} does not verify under the configured keys; writing some of its "
+                "encrypted fields now would leave it under two keys (nothing written; repair or "
+                "rewrite every encrypted field together)",
+                fingerprints=keyring.fingerprints,
+                model=spec.name,
+                key=key,
+                field=name,
+            )
+        out += [name, "1", value]
+    return out
+
+
+def _read_guards(
+    spec: ModelSpec, ctx: CodecContext, keys: Sequence[str], names: Sequence[str]
+) -> Generator[Call, Any, dict[str, list[Any]]]:
+    replies = yield Call([("HMGET", key, *names) for key in keys])
+    guards: dict[str, list[Any]] = {}
+    for key, reply in zip(keys, replies, strict=True):
+        if isinstance(reply, ErrorReply):
+            yield from fail(spec, key, reply)
+        guards[key] = _guards_for(spec, ctx, key, names, reply)
+    return guards
+
+
+MAX_CAS_ATTEMPTS = 16
+
+
+def _guarded(
+    spec: ModelSpec,
+    ctx: CodecContext,
+    keys: list[str],
+    names: Sequence[str],
+    build: Any,
+) -> Generator[Call, Any, list[Any]]:
+    """Read the guards, write with them (``build(guards)`` -> commands), retry while one fails."""
+    for _ in range(MAX_CAS_ATTEMPTS):
+        guards = yield from _read_guards(spec, ctx, keys, names)
+        replies = yield from _send(spec, keys[0], build(guards))
+        if all(reply != -1 for reply in replies):
+            return replies
+    raise ServerError(
+        f"write gave up after {MAX_CAS_ATTEMPTS} concurrent changes of its encrypted fields",
+        model=spec.name,
+        key=keys[0],
+    )
+
+
+def _send(spec: ModelSpec, key: str, batch: list[Command]) -> Generator[Call, Any, list[Any]]:
     replies = yield Call(batch)
     for reply in replies:
         if isinstance(reply, ErrorReply):
-            yield from fail(obj.__keyspace__, keys[0], reply)
+            yield from fail(spec, key, reply)
+    return list(replies)
+
+
+def save(obj: KeyspaceModel, ctx: CodecContext, ttl_seconds: TtlPolicy) -> Program[None]:
+    spec = obj.__keyspace__
+    names = secret_guard_names(spec, obj)
+    if names:
+        keys = spec.render_all(obj.key_texts())
+        yield from _guarded(
+            spec, ctx, keys, names, lambda guards: write_command(obj, ctx, ttl_seconds, guards)[1]
+        )
+        return
+    keys, batch = write_command(obj, ctx, ttl_seconds)
+    if batch:
+        yield from _send(spec, keys[0], batch)
 
 
 def save_many(
@@ -451,15 +617,25 @@ def save_many(
     Every instance is encoded (and so validated and encrypted) before anything
     is sent, so bad input writes nothing.  Each item is atomic on its own key;
     an item refused by the server (wrong type) does not stop the others, and
-    the first such error is raised after the whole batch was sent.
+    the first such error is raised after the whole batch was sent.  Items that
+    write some but not all of a record's encrypted fields are saved one by one
+    after the batch, each guarded as :func:`save` does.
     """
-    ttls: dict[str, int | None] = {}
+    ttls: dict[str, TtlPolicy] = {}
     prepared = []
+    guarded: list[KeyspaceModel] = []
     for o in objs:
         spec = o.__keyspace__
         if spec.name not in ttls:
             ttls[spec.name] = ttl_of(spec)
-        prepared.append((spec, *write_command(o, ctx, ttls[spec.name])))
+        if secret_guard_names(spec, o):
+            _check_writable(spec)
+            codec.encode_hash(o, o.redis_key, ctx)  # validate and encrypt before anything is sent
+            guarded.append(o)
+            continue
+        keys, batch = write_command(o, ctx, ttls[spec.name])
+        if batch:
+            prepared.append((spec, keys, batch))
     first_error: KeyspaceError | None = None
     for start in range(0, len(prepared), chunk):
         part = prepared[start : start + chunk]
@@ -475,45 +651,59 @@ def save_many(
                     except KeyspaceError as exc:
                         first_error = exc
             at += len(batch)
+    for o in guarded:
+        try:
+            yield from save(o, ctx, ttls[o.__keyspace__.name])
+        except KeyspaceError as exc:
+            if first_error is None:
+                first_error = exc
     if first_error is not None:
         raise first_error
 
 
 def update(
-    spec: ModelSpec, ctx: CodecContext, ttl_seconds: int | None, values: Mapping[str, Any]
+    spec: ModelSpec, ctx: CodecContext, ttl_seconds: TtlPolicy, values: Mapping[str, Any]
 ) -> Program[None]:
     """Write some fields of an existing key; the others are left as they are.
 
     ``values`` holds the key fields (which name the key) and the fields to
-    change.  The TTL policy is applied as on save (a TTL model's expiry is
-    refreshed).  A missing key raises NotFound and creates nothing.
+    change (for a free-form ``extra="allow"`` model, any name).  The TTL policy is
+    applied as on save (a TTL model's expiry is refreshed; "keep" leaves it).  A
+    missing key raises NotFound and creates nothing.  Hash updates are one script
+    call (guarded when they write some of the record's encrypted fields, as save
+    is); JSON updates are a compare-and-set of the whole document, retried if
+    another writer changed it meanwhile, keeping its key order and unknown keys.
     """
     _check_writable(spec)
     key_values = {k: v for k, v in values.items() if k in spec.key_adapters}
     changes = {k: v for k, v in values.items() if k not in spec.key_adapters}
     key, texts = locate(spec, key_values)
     for name in changes:
-        if name not in spec.value_fields:
+        if name not in spec.value_fields and not (spec.open and spec.kind in ("hash", "json")):
             raise InvalidKeyValue("not a field of this model", model=spec.name, field=name)
     if not changes:
         return
+    policy = ttl_arg(ttl_seconds)
     if spec.kind == "hash":
-        probe = _validated_partial(spec, key, texts, changes)
-        pairs, deletes = codec.encode_fields(spec, key, probe, changes, ctx)
-        (reply,) = yield Call(
-            [
-                scripts.call(
-                    scripts.UPDATE_HASH, [key], [_ttl_arg(ttl_seconds), len(pairs) // 2, *pairs, *deletes]
-                )
-            ]
-        )
-        if isinstance(reply, ErrorReply):
-            yield from fail(spec, key, reply)
-        if reply == 0:
+        carrier = _validated_partial(spec, key, texts, changes)
+        pairs, deletes = codec.encode_hash(carrier, key, ctx)
+        publish = _publish(spec, texts, key)
+        names = secret_guard_names(spec, carrier)
+
+        def build(guards: Guards | None) -> list[Command]:
+            return hash_commands(
+                spec, [key], pairs, deletes, policy, publish, ctx.cluster, mode="update", guards=guards
+            )
+
+        if names:
+            replies = yield from _guarded(spec, ctx, [key], names, build)
+        else:
+            replies = yield from _send(spec, key, build(None))
+        if replies[0] == 0:
             raise NotFound("no such key (update writes existing keys only)", model=spec.name, key=key)
         return
     if spec.kind == "json":
-        yield from _update_json(spec, ctx, ttl_seconds, key, texts, changes)
+        yield from _update_json(spec, ctx, policy, key, texts, changes)
         return
     raise InvalidKeyValue(
         f"update is for hash and JSON models; use save, incr or add on a {spec.kind} model",
@@ -521,35 +711,41 @@ def update(
     )
 
 
+def _assign(spec: ModelSpec, key: str, obj: KeyspaceModel, changes: Mapping[str, Any]) -> None:
+    """Validate each change with its field's type (as an assignment: it joins the fields-set)."""
+    from pydantic import ValidationError
+
+    from keyspace.core.model import validation_error
+
+    validate = spec.model.__pydantic_validator__.validate_assignment
+    for name, value in changes.items():
+        try:
+            validate(obj, name, value)
+        except ValidationError as exc:
+            error = validation_error(exc, model=spec.name, key=key)
+        else:
+            continue
+        raise error  # outside the handler: pydantic's error quotes the input
+
+
 def _validated_partial(
     spec: ModelSpec, key: str, texts: Mapping[str, str], changes: Mapping[str, Any]
 ) -> KeyspaceModel:
-    """Validate only the changed fields (with their declared types) and return a carrier instance."""
-    from pydantic import ValidationError
-
-    cls = spec.model
-    carrier = cls.model_construct(None, **texts)
-    for name, value in changes.items():
-        try:
-            cls.__pydantic_validator__.validate_assignment(carrier, name, value)
-        except ValidationError as exc:
-            from keyspace.core.model import validation_error
-
-            raise validation_error(exc, model=spec.name, key=key) from None
+    """A carrier instance whose fields-set is exactly the (validated) changed fields."""
+    carrier = spec.model.model_construct(None, **texts)
+    _assign(spec, key, carrier, changes)
     return carrier
-
-
-MAX_CAS_ATTEMPTS = 16
 
 
 def _update_json(
     spec: ModelSpec,
     ctx: CodecContext,
-    ttl_seconds: int | None,
+    policy: int | str,
     key: str,
     texts: Mapping[str, str],
     changes: Mapping[str, Any],
 ) -> Program[None]:
+    publish = _publish(spec, texts, key)
     for _ in range(MAX_CAS_ATTEMPTS):
         (raw,) = yield Call([("GET", key)])
         if isinstance(raw, ErrorReply):
@@ -557,21 +753,9 @@ def _update_json(
         current = codec.decode_json(spec, key, texts, raw, ctx)
         if current is None:
             raise NotFound("no such key (update writes existing keys only)", model=spec.name, key=key)
-        data = {n: getattr(current, n) for n in spec.model.model_fields}
-        data.update(changes)
-        from pydantic import ValidationError
-
-        try:
-            new = spec.model.model_validate(data)
-        except ValidationError as exc:
-            from keyspace.core.model import validation_error
-
-            raise validation_error(exc, model=spec.name, key=key) from None
-        set_unknown(new, get_unknown(current))
-        encoded = codec.encode_json(new, key, ctx)
-        (reply,) = yield Call(
-            [scripts.call(scripts.CAS_STRING, [key], [raw, encoded, _ttl_arg(ttl_seconds)])]
-        )
+        _assign(spec, key, current, changes)
+        encoded = codec.encode_json(current, key, ctx)  # the stored document, the changed keys replaced
+        (reply,) = yield Call([scripts.call(scripts.CAS_STRING, [key], [raw, encoded, policy, *publish])])
         if isinstance(reply, ErrorReply):
             yield from fail(spec, key, reply)
         if reply == 1:
@@ -584,7 +768,10 @@ def delete(spec: ModelSpec, key_values: Mapping[str, Any], *, cluster: bool = Fa
     _check_writable(spec)
     texts = spec.key_texts(key_values)
     keys = spec.render_all(texts)
-    replies = yield Call(per_slot(scripts.DELETE, keys, [spec.redis_type], cluster))
+    publish = _publish(spec, texts, keys[0])
+    replies = yield Call(
+        per_slot(scripts.DELETE, keys, [spec.redis_type, *publish], cluster, quiet_args=[spec.redis_type])
+    )
     for reply in replies:
         if isinstance(reply, ErrorReply):
             yield from fail(spec, keys[0], reply)
@@ -599,14 +786,15 @@ def _require(spec: ModelSpec, kind: str, operation: str) -> None:
         raise InvalidKeyValue(f"{operation} is for {kind} models, not {spec.kind}", model=spec.name)
 
 
-def incr(spec: ModelSpec, ttl_seconds: int | None, key_values: Mapping[str, Any], by: int) -> Program[int]:
+def incr(spec: ModelSpec, ttl_seconds: TtlPolicy, key_values: Mapping[str, Any], by: int) -> Program[int]:
     _require(spec, "counter", "incr/decr")
     _check_writable(spec)
     if isinstance(by, bool) or not isinstance(by, int):
         raise ValidationFailed("increment must be an int", model=spec.name)
-    key, _ = locate(spec, key_values)
+    key, texts = locate(spec, key_values)
+    publish = _publish(spec, texts, key)
     (reply,) = yield Call(
-        [scripts.call(scripts.WRITE, [key], [_ttl_arg(ttl_seconds), "string", "INCRBY", by])]
+        [scripts.call(scripts.WRITE, [key], [ttl_arg(ttl_seconds), "string", *publish, "INCRBY", by])]
     )
     if isinstance(reply, ErrorReply):
         yield from fail(spec, key, reply)
@@ -632,7 +820,7 @@ def _members(
 def add(
     spec: ModelSpec,
     ctx: CodecContext,
-    ttl_seconds: int | None,
+    ttl_seconds: TtlPolicy,
     key_values: Mapping[str, Any],
     values: Iterable[Any],
     *,
@@ -644,8 +832,13 @@ def add(
     members = _members(spec, ctx, key, texts, values)
     if not members:
         return 0
+    publish = _publish(spec, texts, key)
     (reply,) = yield Call(
-        [scripts.call(scripts.WRITE, [key], [_ttl_arg(ttl_seconds), spec.redis_type, command, *members])]
+        [
+            scripts.call(
+                scripts.WRITE, [key], [ttl_arg(ttl_seconds), spec.redis_type, *publish, command, *members]
+            )
+        ]
     )
     if isinstance(reply, ErrorReply):
         yield from fail(spec, key, reply)
@@ -655,7 +848,7 @@ def add(
 def remove(
     spec: ModelSpec,
     ctx: CodecContext,
-    ttl_seconds: int | None,
+    ttl_seconds: TtlPolicy,
     key_values: Mapping[str, Any],
     values: Iterable[Any],
 ) -> Program[int]:

@@ -9,6 +9,14 @@ Each write is one script call on one key family, so that
 * every write is a single command, so bulk writes pipeline without MULTI and
   stay on one key's slot (cluster-safe).
 
+The TTL argument of every write script is the policy (keyspace.core.model): seconds (> 0:
+EXPIRE / SET EX), ``0`` (persistent: PERSIST / plain SET), or ``keep`` (leave the key's TTL as
+it is: HSET and SADD keep it, strings are SET with KEEPTTL, a whole set/list rewrite restores it).
+
+A model with an invalidation channel passes ``channel, payload``: the script PUBLISHes them after
+the write succeeded — in the same round trip, never after a refused or conflicting write (``''``
+= no channel).  PUBLISH inside a script is propagated to the whole cluster like any other.
+
 Scripts are sent as EVALSHA; the executor loads a script on NOSCRIPT and
 retries, which is safe because NOSCRIPT means nothing ran.
 """
@@ -37,12 +45,17 @@ local function check(k, want)
   end
   return nil
 end
-local function ttl(k, seconds)
+local function ttl(k, policy)
+  if policy == 'keep' then return end
+  local seconds = tonumber(policy)
   if seconds > 0 then redis.call('EXPIRE', k, seconds) else redis.call('PERSIST', k) end
+end
+local function publish(channel, payload)
+  if channel and channel ~= '' then redis.call('PUBLISH', channel, payload) end
 end
 """
 
-# KEYS: the keys (primary and alternates). ARGV: ttl, value.
+# KEYS: the keys (primary and alternates). ARGV: ttl, value[, channel, payload].
 SAVE_STRING = Script(
     "save_string",
     _CHECK
@@ -50,89 +63,117 @@ SAVE_STRING = Script(
 for _, k in ipairs(KEYS) do
   local err = check(k, 'string'); if err then return err end
 end
-local seconds = tonumber(ARGV[1])
+local policy = ARGV[1]
 for _, k in ipairs(KEYS) do
-  if seconds > 0 then redis.call('SET', k, ARGV[2], 'EX', seconds) else redis.call('SET', k, ARGV[2]) end
+  if policy == 'keep' then
+    redis.call('SET', k, ARGV[2], 'KEEPTTL')
+  else
+    local seconds = tonumber(policy)
+    if seconds > 0 then redis.call('SET', k, ARGV[2], 'EX', seconds) else redis.call('SET', k, ARGV[2]) end
+  end
 end
+publish(ARGV[3], ARGV[4])
 return #KEYS
 """,
 )
 
-# KEYS: the keys. ARGV: ttl, n (number of field/value pairs), pairs..., fields to delete...
-SAVE_HASH = Script(
-    "save_hash",
+# KEYS: the keys. ARGV: ttl, mode ('save' | 'update'), channel, payload, g, n,
+# then g guards (field, '1' if it must hold the value / '0' if it must be absent, value),
+# n field/value pairs, then the fields to delete.
+# Returns the number of keys written; 0 in 'update' mode when the key is missing (nothing
+# written); -1 when a guard no longer holds (another writer changed a guarded field: nothing
+# written, the caller re-reads and retries).  Guards are how a partial write of encrypted
+# fields is made conditional on the record's other encrypted fields (see programs.save).
+WRITE_HASH = Script(
+    "write_hash",
     _CHECK
     + """
 for _, k in ipairs(KEYS) do
   local err = check(k, 'hash'); if err then return err end
 end
-local seconds = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+if ARGV[2] == 'update' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local g = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
+local at = 7
 for _, k in ipairs(KEYS) do
-  local i = 3
-  while i < 3 + 2 * n do
-    local stop = math.min(i + 1999, 2 + 2 * n)
+  for i = 0, g - 1 do
+    local current = redis.call('HGET', k, ARGV[at + 3 * i])
+    if ARGV[at + 3 * i + 1] == '1' then
+      if current ~= ARGV[at + 3 * i + 2] then return -1 end
+    elseif current then
+      return -1
+    end
+  end
+end
+local first = at + 3 * g
+local deletes = first + 2 * n
+for _, k in ipairs(KEYS) do
+  local i = first
+  while i < deletes do
+    local stop = math.min(i + 1999, deletes - 1)
     redis.call('HSET', k, unpack(ARGV, i, stop))
     i = stop + 1
   end
-  if #ARGV >= 3 + 2 * n then redis.call('HDEL', k, unpack(ARGV, 3 + 2 * n)) end
-  ttl(k, seconds)
+  i = deletes
+  while i <= #ARGV do
+    local stop = math.min(i + 1999, #ARGV)
+    redis.call('HDEL', k, unpack(ARGV, i, stop))
+    i = stop + 1
+  end
+  if redis.call('EXISTS', k) == 1 then ttl(k, ARGV[1]) end
 end
+publish(ARGV[3], ARGV[4])
 return #KEYS
 """,
 )
 
-# KEYS: the key. ARGV: ttl, n, pairs..., deletes...  Returns 0 (and writes nothing) when the key is missing.
-UPDATE_HASH = Script(
-    "update_hash",
-    _CHECK
-    + """
-local k = KEYS[1]
-local err = check(k, 'hash'); if err then return err end
-if redis.call('EXISTS', k) == 0 then return 0 end
-local n = tonumber(ARGV[2])
-if n > 0 then redis.call('HSET', k, unpack(ARGV, 3, 2 + 2 * n)) end
-if #ARGV >= 3 + 2 * n then redis.call('HDEL', k, unpack(ARGV, 3 + 2 * n)) end
-if redis.call('EXISTS', k) == 1 then ttl(k, tonumber(ARGV[1])) end
-return 1
-""",
-)
-
-# KEYS: the key. ARGV: ttl, 'set'|'list', members...  Replaces the whole collection.
+# KEYS: the key. ARGV: ttl, 'set'|'list', channel, payload, members...  Replaces the whole
+# collection; under the 'keep' policy the key's remaining TTL is carried over the rewrite.
 SAVE_COLLECTION = Script(
     "save_collection",
     _CHECK
     + """
 local k = KEYS[1]
 local err = check(k, ARGV[2]); if err then return err end
+local left = -1
+if ARGV[1] == 'keep' then left = redis.call('PTTL', k) end
 redis.call('DEL', k)
 local cmd = (ARGV[2] == 'set') and 'SADD' or 'RPUSH'
-local i = 3
+local i = 5
 while i <= #ARGV do
   local stop = math.min(i + 3999, #ARGV)
   redis.call(cmd, k, unpack(ARGV, i, stop))
   i = stop + 1
 end
-if #ARGV >= 3 then ttl(k, tonumber(ARGV[1])) end
-return #ARGV - 2
+if #ARGV >= 5 then
+  if ARGV[1] == 'keep' then
+    if left > 0 then redis.call('PEXPIRE', k, left) end
+  else
+    ttl(k, ARGV[1])
+  end
+end
+publish(ARGV[3], ARGV[4])
+return #ARGV - 4
 """,
 )
 
-# KEYS: the key. ARGV: ttl, expected type, command, args...  Runs one write command
-# on a key of the expected type and applies the TTL policy if the key still exists.
+# KEYS: the key. ARGV: ttl, expected type, channel, payload, command, args...  Runs one write
+# command on a key of the expected type and applies the TTL policy if the key still exists.
 WRITE = Script(
     "write",
     _CHECK
     + """
 local k = KEYS[1]
 local err = check(k, ARGV[2]); if err then return err end
-local reply = redis.call(ARGV[3], k, unpack(ARGV, 4))
-if redis.call('EXISTS', k) == 1 then ttl(k, tonumber(ARGV[1])) end
+local reply = redis.call(ARGV[5], k, unpack(ARGV, 6))
+if redis.call('EXISTS', k) == 1 then ttl(k, ARGV[1]) end
+publish(ARGV[3], ARGV[4])
 return reply
 """,
 )
 
-# KEYS: the keys. ARGV: expected type.  Deletes only keys of the expected type.
+# KEYS: the keys. ARGV: expected type[, channel, payload].  Deletes only keys of the expected
+# type; publishes when something was deleted.
 DELETE = Script(
     "delete",
     _CHECK
@@ -140,12 +181,15 @@ DELETE = Script(
 for _, k in ipairs(KEYS) do
   local err = check(k, ARGV[1]); if err then return err end
 end
-return redis.call('DEL', unpack(KEYS))
+local n = redis.call('DEL', unpack(KEYS))
+if n > 0 then publish(ARGV[2], ARGV[3]) end
+return n
 """,
 )
 
-# KEYS: the key. ARGV: expected old value, new value, ttl ('keep' or seconds, 0 = persist).
-# Compare-and-set of a STRING: writes only if the value is still what was read.
+# KEYS: the key. ARGV: expected old value, new value, ttl ('keep' or seconds, 0 = persist)
+# [, channel, payload].  Compare-and-set of a STRING: writes only if the value is still what
+# was read (returns 1; 0 when it changed meanwhile: nothing written, nothing published).
 CAS_STRING = Script(
     "cas_string",
     _CHECK
@@ -159,12 +203,13 @@ else
   local seconds = tonumber(ARGV[3])
   if seconds > 0 then redis.call('SET', k, ARGV[2], 'EX', seconds) else redis.call('SET', k, ARGV[2]) end
 end
+publish(ARGV[4], ARGV[5])
 return 1
 """,
 )
 
 ALL: dict[str, Script] = {
-    s.sha: s for s in (SAVE_STRING, SAVE_HASH, UPDATE_HASH, SAVE_COLLECTION, WRITE, DELETE, CAS_STRING)
+    s.sha: s for s in (SAVE_STRING, WRITE_HASH, SAVE_COLLECTION, WRITE, DELETE, CAS_STRING)
 }
 
 

@@ -40,10 +40,13 @@ def parse_duration(text: str, *, what: str = "duration") -> int | None:
     return ttl_seconds(int(found.group(1)) * _UNITS[found.group(2) or "s"], what=what)
 
 
-def format_duration(seconds: int | None) -> str:
-    """The shortest exact spelling of a TTL: 86400 -> ``1d``; None -> ``none``."""
+def format_duration(seconds: int | str | None) -> str:
+    """The shortest exact spelling of a TTL: 86400 -> ``1d``; None -> ``none``; ``"keep"`` -> ``keep``
+    (the policy that never changes a key's TTL: keyspace.core.model)."""
     if seconds is None:
         return "none"
+    if isinstance(seconds, str):
+        return seconds
     for unit in ("w", "d", "h", "m"):
         size = _UNITS[unit]
         if seconds % size == 0:
