@@ -94,7 +94,7 @@ def test_shell_completion_is_switched_on() -> None:
 
 
 def test_get_and_scan_help_list_the_models_and_their_field_options() -> None:
-    from keyspace.cli.schema import grouped
+    from keyspace.core.guide import group_by_module as grouped
     from keyspace.io.project import Project
 
     project = Project.discover()

@@ -52,14 +52,14 @@ def demo(
 ) -> None:
     """Seed a legacy dataset and show the models at work (a throwaway key; never touches real data)."""
     from keyspace import Keyring, Mapper, WrongType, generate_key
-    from keyspace.cli.schema import grouped
+    from keyspace.core.guide import group_by_module
     from keyspace.ops.inspect import collect_stats, describe_key, run_doctor
     from keyspace.ops.migrate import Runner
     from keyspace.testing.dataset import seed
 
     st = state(ctx)
     registry = st.registry(require=True)
-    specs = [s for _, members in grouped(registry, st.project().models) for s in members]
+    specs = [s for _, members in group_by_module(registry, st.project().models) for s in members]
     ctx.with_resource(st.exported())  # the tour's doctor and runner find the same project
     console = Console(highlight=False, markup=False)  # data is printed as it is
     keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data

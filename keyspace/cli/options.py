@@ -61,11 +61,15 @@ def models_epilog(ctx: typer.Context, *, value_filters: bool) -> str:
     from rich.markup import escape
 
     from keyspace.cli.context import state
-    from keyspace.cli.schema import grouped
+    from keyspace.core.guide import group_by_module
 
     st = state(ctx)
     try:
-        specs = [s for _, members in grouped(st.registry(require=True), st.project().models) for s in members]
+        specs = [
+            s
+            for _, members in group_by_module(st.registry(require=True), st.project().models)
+            for s in members
+        ]
     except Exception as exc:  # help must print anyway
         return escape(f"Models: the schema cannot be loaded ({exc}).")
     lines = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,10 +11,10 @@ import typer
 from keyspace.cli.context import state
 from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.options import Json
+from keyspace.core.guide import group_by_module
 
 if TYPE_CHECKING:
-    from keyspace.core.model import ModelSpec
-    from keyspace.core.registry import Registry
+    pass
 
 app = typer.Typer()
 
@@ -23,37 +22,6 @@ app = typer.Typer()
 class Format(StrEnum):
     markdown = "markdown"
     json = "json"
-
-
-def grouped(registry: Registry, modules: tuple[str, ...]) -> list[tuple[str, list[ModelSpec]]]:
-    """The registry's models of each configured schema module, in a deterministic order.
-
-    A module's group holds the models it (or a submodule) defines, and those it
-    exports; the order is the module's ``ALL_MODELS`` when it declares one, then
-    declaration order.  A model belongs to the first module that claims it.
-    """
-    claimed: set[int] = set()
-    groups: list[tuple[str, list[ModelSpec]]] = []
-    specs = list(registry)
-    for name in modules:
-        module = sys.modules.get(name)
-        exported = {id(v) for v in vars(module).values()} if module is not None else set()
-        members = [
-            s
-            for s in specs
-            if id(s) not in claimed
-            and (
-                s.model.__module__ == name
-                or s.model.__module__.startswith(name + ".")
-                or id(s.model) in exported
-            )
-        ]
-        order = [id(m) for m in getattr(module, "ALL_MODELS", ())]
-        members.sort(key=lambda s: order.index(id(s.model)) if id(s.model) in order else len(order))
-        claimed.update(id(s) for s in members)
-        if members:
-            groups.append((name, members))
-    return groups
 
 
 @app.command(
@@ -81,7 +49,7 @@ def schema(
 
     st = state(ctx)
     registry = st.registry(require=True)
-    groups = grouped(registry, st.project().models)
+    groups = group_by_module(registry, st.project().models)
     overrides: dict[str, int | None] = {}
     if not no_overrides:
         env = st.environment()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from keyspace.core.model import ModelSpec
+from keyspace.core.registry import Registry
 from keyspace.core.ttl import format_duration
 
 KIND_LABELS = {
@@ -79,3 +81,34 @@ def as_markdown(specs: Iterable[ModelSpec], overrides: Mapping[str, int | None])
             out.append(f"- **{row['model']}** — {row['doc']}")
     out.append("")
     return "\n".join(out)
+
+
+def group_by_module(registry: Registry, modules: Sequence[str]) -> list[tuple[str, list[ModelSpec]]]:
+    """The registry's models of each configured schema module, in a deterministic order.
+
+    A module's group holds the models it (or a submodule) defines, and those it
+    exports; the order is the module's ``ALL_MODELS`` when it declares one, then
+    declaration order.  A model belongs to the first module that claims it.
+    """
+    claimed: set[int] = set()
+    groups: list[tuple[str, list[ModelSpec]]] = []
+    specs = list(registry)
+    for name in modules:
+        module = sys.modules.get(name)
+        exported = {id(v) for v in vars(module).values()} if module is not None else set()
+        members = [
+            s
+            for s in specs
+            if id(s) not in claimed
+            and (
+                s.model.__module__ == name
+                or s.model.__module__.startswith(name + ".")
+                or id(s.model) in exported
+            )
+        ]
+        order = [id(m) for m in getattr(module, "ALL_MODELS", ())]
+        members.sort(key=lambda s: order.index(id(s.model)) if id(s.model) in order else len(order))
+        claimed.update(id(s) for s in members)
+        if members:
+            groups.append((name, members))
+    return groups
