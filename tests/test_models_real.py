@@ -15,6 +15,7 @@ from keyspace import Keyring, Mapper, ScanError, generate_key
 from keyspace.testing.dataset import okx_uid, seed, telegram_id
 
 UID = "500000000000000001"
+TG = "123456789"
 
 
 @pytest.fixture
@@ -28,42 +29,68 @@ def real(redis_url: str) -> tuple[Mapper, redis.Redis, redis.Redis]:
 
 CASES: list[tuple[Any, str, str, int | None]] = [
     (
-        m.UserApiKeys(okx_uid=UID, api_key="k", api_secret="s", passphrase="p"),
+        m.UserApiKeys(user_id=UID, api_key="k", api_secret="s", passphrase="p"),
         f"user:{UID}:api:keys",
         "hash",
         None,
     ),
-    (m.UserSettings(user_id="7", leverage=10, risk={"max": 2}), "user:7:settings", "string", None),
-    (m.UserPreferences(user_id="7", language="ko"), "user:7:preferences", "hash", None),
-    (m.UserStats(user_id="7", total_trades="12"), "user:7:stats", "hash", None),
-    (m.UserSession(user_id="7", step="idle"), "user:7:session", "string", 86400),
-    (m.TradingStatus(okx_uid=UID, status="running"), f"user:{UID}:trading:status", "string", None),
     (
-        m.Position(user_id="7", symbol="BTC-USDT-SWAP", side="long", size=Decimal("0.5")),
-        "user:7:position:BTC-USDT-SWAP:long",
+        m.UserApiKeys(user_id=TG, api_key="k", api_secret="s", passphrase="p"),
+        f"user:{TG}:api:keys",
         "hash",
         None,
     ),
+    (m.UserSettings(user_id=UID, leverage=10, direction="롱숏"), f"user:{UID}:settings", "string", None),
     (
-        m.PositionState(user_id="7", symbol="BTC-USDT-SWAP", state="open"),
-        "user:7:position:BTC-USDT-SWAP:position_state",
+        m.UserPreferences(user_id=UID, symbol="BTC-USDT-SWAP", timeframe="1m"),
+        f"user:{UID}:preferences",
+        "hash",
+        None,
+    ),
+    (m.UserStats(user_id=UID, total_trades="12"), f"user:{UID}:stats", "hash", None),
+    (m.ActiveSymbols(user_id=UID, symbols={"BTC-USDT-SWAP"}), f"user:{UID}:active_symbols", "set", None),
+    (
+        m.SymbolStatus(user_id=UID, symbol="BTC-USDT-SWAP", status="running"),
+        f"user:{UID}:symbol:BTC-USDT-SWAP:status",
         "string",
         None,
     ),
     (
-        m.DcaCount(user_id="7", symbol="BTC-USDT-SWAP", side="short", count=3),
-        "user:7:position:BTC-USDT-SWAP:short:dca_count",
+        m.SymbolTaskRunning(user_id=UID, symbol="BTC-USDT-SWAP", status="running", started_at="1.5"),
+        f"user:{UID}:symbol:BTC-USDT-SWAP:task_running",
+        "hash",
+        60,
+    ),
+    (m.TelegramOkxUid(telegram_id=TG, okx_uid=UID), f"user:{TG}:okx_uid", "string", None),
+    (
+        m.Position(user_id=UID, symbol="BTC-USDT-SWAP", side="long", size="0.5", leverage="10.0"),
+        f"user:{UID}:position:BTC-USDT-SWAP:long",
+        "hash",
+        -1,
+    ),
+    (
+        m.PositionState(user_id=UID, symbol="BTC-USDT-SWAP", state=1),
+        f"user:{UID}:position:BTC-USDT-SWAP:position_state",
         "string",
         None,
     ),
     (
-        m.EntryPrice(user_id="7", symbol="BTC-USDT-SWAP", side="short", price=Decimal("64250.50")),
-        "user:7:position:BTC-USDT-SWAP:short:entry_price",
+        m.DcaCount(user_id=UID, symbol="BTC-USDT-SWAP", side="short", count=3),
+        f"user:{UID}:position:BTC-USDT-SWAP:short:dca_count",
         "string",
         None,
     ),
-    (m.GridDefaultSettings(exchange_name="okx", grid_num="20"), "okx:default_settings", "hash", None),
-    (m.GridUserIds(exchange_name="okx", user_ids={"1", "2"}), "okx:user_ids", "set", None),
+    (
+        m.Cooldown(user_id=UID, symbol="BTC-USDT-SWAP", side="short"),
+        f"user:{UID}:cooldown:BTC-USDT-SWAP:short",
+        "string",
+        -1,
+    ),
+    (m.GridDefaultSettings(exchange="okx", grid_num="20"), "okx:default_settings", "hash", 2592000),
+    (m.GridUserIds(exchange="okx", user_ids={"1", "2"}), "okx:user_ids", "set", 2592000),
+    (m.GridUser(exchange="okx", user_id="42", is_running=True), "okx:user:42", "hash", -1),
+    (m.UserSession(user_id=UID, step="idle"), f"user:{UID}:session", "string", 86400),
+    (m.TradingStatus(okx_uid=UID, status="running"), f"user:{UID}:trading:status", "string", None),
 ]
 
 
@@ -78,6 +105,8 @@ def test_round_trip(
     assert obj.redis_key == key
     assert app.type(key).decode() == rtype
     if ttl is None:
+        assert app.ttl(key) == -1
+    elif ttl == -1:  # TTL keep: a new key has none
         assert app.ttl(key) == -1
     else:
         assert ttl - 5 < app.ttl(key) <= ttl
@@ -99,13 +128,8 @@ def test_trading_status_alternate_key(real: tuple[Mapper, redis.Redis, redis.Red
     assert {(s.okx_uid, s.telegram_id) for s in running} == {(UID, None), (None, "123456789")}
 
 
-def test_grid_user_data_and_celery_are_read(real: tuple[Mapper, redis.Redis, redis.Redis]) -> None:
+def test_celery_keys_are_read(real: tuple[Mapper, redis.Redis, redis.Redis]) -> None:
     mapper, app, celery = real
-    app.hset("okx:user:7:grid_levels", mapping={"1": "100"})
-    app.rpush("okx:user:7:orders", "a", "b")
-    got = mapper.get(m.GridUserData, exchange_name="okx", user_id="7", name="grid_levels")
-    assert (got.redis_type, got.value) == ("hash", {"1": "100"})
-    assert mapper.get(m.GridUserData, exchange_name="okx", user_id="7", name="orders").value == ["a", "b"]
     data = seed(app, celery, users=3, keyring=mapper.ctx.keyring)
     assert mapper.length(m.CeleryQueue) == 3
     metas = list(mapper.scan(m.CeleryTaskMeta))
@@ -118,7 +142,7 @@ def test_legacy_dataset_reads_back_with_its_bad_keys_reported(
 ) -> None:
     mapper, app, celery = real
     data = seed(app, celery, users=30, plaintext_share=0.4, keyring=mapper.ctx.keyring)
-    assert data.plaintext_keys and len(data.bad_keys) == 3
+    assert data.plaintext_keys and len(data.bad_keys) == 6
     errors: list[Exception] = []
     keys = list(mapper.scan(m.UserApiKeys, on_error=errors.append))
     assert len(keys) == 30 and len(errors) == 2  # wrong type + unknown-key token
@@ -128,7 +152,7 @@ def test_legacy_dataset_reads_back_with_its_bad_keys_reported(
     with pytest.raises(ScanError) as info:
         list(mapper.scan(m.UserSettings))
     assert [e.key for e in info.value.errors] == [f"user:{okx_uid(32)}:settings"]
-    assert mapper.get(m.TradingStatus, telegram_id=telegram_id(5)) is not None
+    assert mapper.get(m.TradingStatus, telegram_id=telegram_id(16)) is not None  # the legacy Telegram copy
     for spec_model, count in data.counts.items():
         model = getattr(m, spec_model)
         assert mapper.count(model) >= count, spec_model
@@ -140,7 +164,7 @@ def test_scanning_200k_keys_keeps_memory_flat(redis_url: str) -> None:
     app.flushall()
     pipe = app.pipeline(transaction=False)
     for i in range(200_000):
-        pipe.hset(f"user:{i}:position:BTC-USDT-SWAP:long", mapping={"size": "1.5", "leverage": "10"})
+        pipe.hset(f"user:{500_000_000_000_000_000 + i}:position:BTC-USDT-SWAP:long", mapping={"size": "1.5"})
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()

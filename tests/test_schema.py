@@ -1,4 +1,4 @@
-"""The TradingBoost schema: every key of the seed guide resolves to exactly one model."""
+"""The TradingBoost schema: every key of the seed guide resolves to exactly one model; the key guide is current."""
 
 from __future__ import annotations
 
@@ -14,36 +14,40 @@ from keyspace.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
+UID, TG = "500000000000000001", "123456789"
 GUIDE_KEYS = {
-    "user:500000000000000001:api:keys": ("UserApiKeys", {"okx_uid": "500000000000000001"}),
-    "user:500000000000000001:trading:status": ("TradingStatus", {"okx_uid": "500000000000000001"}),
-    "user:123456789:trading:status": ("TradingStatus", {"telegram_id": "123456789"}),
-    "user:500000000000000001:preferences": ("UserPreferences", {"user_id": "500000000000000001"}),
-    "user:42:settings": ("UserSettings", {"user_id": "42"}),
-    "user:42:stats": ("UserStats", {"user_id": "42"}),
-    "user:42:session": ("UserSession", {"user_id": "42"}),
-    "user:42:position:BTC-USDT-SWAP:long": (
+    f"user:{UID}:api:keys": ("UserApiKeys", {"user_id": UID}),
+    f"user:{TG}:api:keys": ("UserApiKeys", {"user_id": TG}),
+    f"user:{UID}:trading:status": ("TradingStatus", {"okx_uid": UID}),
+    f"user:{TG}:trading:status": ("TradingStatus", {"telegram_id": TG}),
+    f"user:{UID}:preferences": ("UserPreferences", {"user_id": UID}),
+    f"user:{TG}:settings": ("UserSettings", {"user_id": TG}),
+    f"user:{UID}:stats": ("UserStats", {"user_id": UID}),
+    f"user:{UID}:session": ("UserSession", {"user_id": UID}),
+    f"user:{UID}:active_symbols": ("ActiveSymbols", {"user_id": UID}),
+    f"user:{UID}:symbol:BTC-USDT-SWAP:status": ("SymbolStatus", {"user_id": UID, "symbol": "BTC-USDT-SWAP"}),
+    f"user:{TG}:okx_uid": ("TelegramOkxUid", {"telegram_id": TG}),
+    f"okx_uid_to_telegram:{UID}": ("OkxUidToTelegram", {"okx_uid": UID}),
+    f"user:{UID}:position:BTC-USDT-SWAP:long": (
         "Position",
-        {"user_id": "42", "symbol": "BTC-USDT-SWAP", "side": "long"},
+        {"user_id": UID, "symbol": "BTC-USDT-SWAP", "side": "long"},
     ),
-    "user:42:position:BTC-USDT-SWAP:position_state": (
+    f"user:{UID}:position:BTC-USDT-SWAP:position_state": (
         "PositionState",
-        {"user_id": "42", "symbol": "BTC-USDT-SWAP"},
+        {"user_id": UID, "symbol": "BTC-USDT-SWAP"},
     ),
-    "user:42:position:ETH-USDT-SWAP:short:dca_count": (
+    f"user:{UID}:position:ETH-USDT-SWAP:short:dca_count": (
         "DcaCount",
-        {"user_id": "42", "symbol": "ETH-USDT-SWAP", "side": "short"},
+        {"user_id": UID, "symbol": "ETH-USDT-SWAP", "side": "short"},
     ),
-    "user:42:position:ETH-USDT-SWAP:short:entry_price": (
+    f"user:{UID}:position:ETH-USDT-SWAP:short:entry_price": (
         "EntryPrice",
-        {"user_id": "42", "symbol": "ETH-USDT-SWAP", "side": "short"},
+        {"user_id": UID, "symbol": "ETH-USDT-SWAP", "side": "short"},
     ),
-    "okx:default_settings": ("GridDefaultSettings", {"exchange_name": "okx"}),
-    "binance:user_ids": ("GridUserIds", {"exchange_name": "binance"}),
-    "okx:user:42:grid_levels": (
-        "GridUserData",
-        {"exchange_name": "okx", "user_id": "42", "name": "grid_levels"},
-    ),
+    "okx:default_settings": ("GridDefaultSettings", {"exchange": "okx"}),
+    "binance:user_ids": ("GridUserIds", {"exchange": "binance"}),
+    "okx:user:42": ("GridUser", {"exchange": "okx", "user_id": "42"}),
+    "okx:user:42:key": ("GridUserKey", {"exchange": "okx", "user_id": "42"}),
     "celery": ("CeleryQueue", {}),
     "celery-task-meta-d9b1d5c2-5e39-4b8f-9f43-6c0e4a0f3a11": (
         "CeleryTaskMeta",
@@ -68,12 +72,14 @@ def test_every_guide_key_resolves_to_exactly_one_model(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     [
-        "user:1:position:BTC-USDT-SWAP:sideways",
-        "user:1:position:btc-usdt:long",
-        "user:12:api:keys",  # too short for an OKX uid
+        f"user:{UID}:position:BTC-USDT-SWAP:sideways",
+        f"user:{UID}:position:btc-usdt:long",
+        "user:12:api:keys",  # neither an OKX uid nor a Telegram id
         "user::settings",
-        "user:1:position:BTC-USDT-SWAP:long:other",
+        f"user:{UID}:position:BTC-USDT-SWAP:long:other",
         "user:1:trading:status",  # neither an OKX uid nor a Telegram id
+        "user:42:position:BTC-USDT-SWAP:long",  # user ids follow the application's id rules
+        "okx:user:42:grid_levels",  # not a GRID family of the schema
         "user:user_ids",
         "celery-task-meta-",
     ],
