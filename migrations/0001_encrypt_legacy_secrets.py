@@ -1,15 +1,34 @@
-"""Encrypt every legacy plaintext value of every Encrypted field, in place.
+"""Bring every TradingBoost secret into the application's stored form, ``enc_v1:`` + Fernet token, in place.
 
-Tokens (under the current or a retired key) are left alone; undecryptable
-values, wrong types and corrupt documents are reported and left untouched.
+Per stored form (keyspace.core.crypto): legacy plaintext -> ``enc_v1:`` + token;
+a bare token (older keyspace) -> wrapped in the envelope, timestamp kept; a
+nested value (the application's writer encrypting a token again) -> the
+innermost plaintext, encrypted once; tokens under the current or a retired key
+-> untouched (rotation is ``keyspace rotate-keys``' job); empty -> untouched;
+undecryptable and suspicious values -> reported, untouched.  Every write is
+checked first: the application's reader must return the same secret from the
+new value (read equivalence), or the key is refused and reported.
+
+The GRID families and the operator scripts' hashes hold their secrets in
+plaintext *by policy* (``Masked``: their readers never decrypt); they are named
+here so that ``migrate plan`` counts them, and are never touched.
+
 Down: decrypt back to plaintext (needs --allow-plaintext).
 """
 
 from keyspace import DecryptFields, EncryptFields, Migration
 
+SECRET_FAMILIES = [
+    "UserApiKeys",  # user:{user_id}:api:keys - Encrypted (enc_v1:)
+    "GridExchangeApiKeys",  # Masked: plaintext by policy
+    "GridUser",
+    "GridUserKey",
+    "ScriptApiKeys",
+]
+
 migration = Migration(
     id="0001",
-    description="encrypt legacy plaintext secrets of the TradingBoost schema",
-    operations=[EncryptFields(models=["UserApiKeys"])],
-    down=[DecryptFields(models=["UserApiKeys"])],
+    description="encrypt legacy plaintext secrets of the TradingBoost schema (enc_v1: + token)",
+    operations=[EncryptFields(models=SECRET_FAMILIES)],
+    down=[DecryptFields(models=SECRET_FAMILIES)],
 )

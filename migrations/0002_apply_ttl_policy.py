@@ -1,7 +1,10 @@
 """Give keys of TTL models written before the policy existed their expiry.
 
 Keys that already expire are left as they are (EXPIRE ... NX); keys of
-persistent models are never given an expiry.
+persistent models, and of models whose policy is ``keep`` (no opinion), are
+never given an expiry.  The same operation runs at any time as
+``keyspace ttl apply`` (``Runner.apply_ttl_policy``): for models added after
+this migration was applied.
 """
 
 from keyspace import ApplyTtlPolicy, Migration

@@ -1,10 +1,15 @@
-"""Migrations on a real redis-server: encrypt in place, resume after SIGKILL, concurrent writers, lock."""
+"""Migrations on a real redis-server: encrypt in place, resume after SIGKILL, concurrent writers, lock.
+
+The stored form is the application's: ``enc_v1:`` + Fernet token
+(``shared/security/encryption.py:45``, ``:101-105``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,11 +23,21 @@ from cryptography.fernet import Fernet
 
 import models
 from keyspace import Keyring, Mapper, Runner, generate_key
-from keyspace.errors import LockHeld, MigrationError
-from keyspace.ops.migrate.state import APPLIED, LOCK, LeaseLock, checkpoint_key
+from keyspace.errors import LockHeld, LockLost, MigrationError
+from keyspace.ops.migrate import state
+from keyspace.ops.migrate.state import APPLIED, LOCK, Lease, checkpoint_key
 from keyspace.testing.dataset import okx_uid, seed
 
+ENVELOPE = b"enc_v1:"
+
 SECRET_FIELDS = (b"api_key", b"api_secret", b"passphrase")
+SECRET_FAMILIES = ("UserApiKeys", "GridExchangeApiKeys", "GridUser", "GridUserKey", "ScriptApiKeys")
+
+
+def opened(fernet: Fernet, stored: bytes) -> bytes:
+    """The secret of a value in the application's stored form (refuses any other form)."""
+    assert stored.startswith(ENVELOPE), "not in the enc_v1: stored form"
+    return fernet.decrypt(stored[len(ENVELOPE) :])
 
 
 @pytest.fixture
@@ -47,6 +62,8 @@ def snapshot(client: redis.Redis, *, skip_secrets: bool) -> dict[bytes, Any]:
             value = client.get(key)
         elif kind == b"set":
             value = client.smembers(key)
+        elif kind == b"zset":
+            value = client.zrange(key, 0, -1, withscores=True)
         else:
             value = client.lrange(key, 0, -1)
         ttl = client.ttl(key)
@@ -79,14 +96,15 @@ def test_up_encrypts_legacy_secrets_and_changes_nothing_else(
     mapper = Mapper(app, celery, keyring=Keyring(key))
     data = seed(app, celery, users=60, plaintext_share=0.5, keyring=mapper.ctx.keyring, bad_keys=False)
     assert data.plaintext_keys
-    before, before_ttls, count = snapshot(app, skip_secrets=True), ttls(app), app.dbsize()
-    ttls_taken = time.monotonic()
+    before, count = snapshot(app, skip_secrets=True), app.dbsize()
+    ttls_taken = time.monotonic()  # before the TTLs are read: every reading is at least this late
+    before_ttls = ttls(app)
     runner = Runner(mapper, batch=17)
-    plan = runner.plan()
+    plan = runner.plan(to="0002")  # 0003 moves legacy statuses: other keys on purpose
     assert plan["tradingboost/0001"].by_field["UserApiKeys.api_secret"] == len(data.plaintext_keys)
     assert snapshot(app, skip_secrets=False) == snapshot(app, skip_secrets=False)  # plan wrote nothing
     assert app.exists(APPLIED) == 0
-    reports = runner.up()
+    reports = runner.up(to="0002")
     assert reports["tradingboost/0001"].ok and reports["tradingboost/0001"].changed == len(
         data.plaintext_keys
     )
@@ -94,25 +112,22 @@ def test_up_encrypts_legacy_secrets_and_changes_nothing_else(
     for api_key, secrets in data.secrets.items():
         stored = app.hgetall(api_key)
         for name, plaintext in secrets.items():
-            assert fernet.decrypt(stored[name.encode()]) == plaintext.encode()  # under the current key
+            assert opened(fernet, stored[name.encode()]) == plaintext.encode()  # under the current key
     state_keys = {k for k in app.scan_iter("keyspace:*")}
     after = {k: v for k, v in snapshot(app, skip_secrets=True).items() if k not in state_keys}
     assert after == before
     assert app.dbsize() - len(state_keys) == count
     assert {k: v for k, v in ttls(app).items() if k not in state_keys}.keys() == before_ttls.keys()
-    elapsed = time.monotonic() - ttls_taken  # TTLs only ran down meanwhile (none was reset)
-    for k, t in before_ttls.items():
-        assert t - elapsed - 1 <= app.ttl(k) <= t
+    for k, t in before_ttls.items():  # TTLs only ran down meanwhile (none was reset, none lost)
+        now = app.ttl(k)
+        assert t - (time.monotonic() - ttls_taken) - 1 <= now <= t
     assert runner.verify()["ok"]
     # idempotent: running the operation again changes nothing
-    assert runner.up() == {}
-    again = runner._run_ops("again", runner.find("0001").operations, _NoLock())
-    assert again.changed == 0 and again.already == 60
-
-
-class _NoLock:
-    def check(self) -> None:
-        pass
+    assert runner.up(to="0002") == {}
+    again = runner.run_operations(runner.find("0001").operations, run_id="again")
+    targeted = sum(data.counts.get(m, 0) for m in SECRET_FAMILIES)
+    assert targeted >= 60 and again.scanned == targeted
+    assert again.changed == 0 and again.already == targeted
 
 
 def test_bad_keys_are_reported_left_untouched_and_block_recording(
@@ -128,7 +143,7 @@ def test_bad_keys_are_reported_left_untouched_and_block_recording(
     assert report.skipped == {"wrong_type": 1, "undecryptable": 1}
     assert set(report.errors["undecryptable"]) | set(report.errors["wrong_type"]) <= set(data.bad_keys)
     assert {k: (app.type(k), app.dump(k)) for k in data.bad_keys} == bad_before
-    assert "tradingboost/0001" not in Runner(mapper).state.applied()
+    assert "tradingboost/0001" not in Runner(mapper).applied()
     assert app.exists(checkpoint_key("tradingboost/0001")) == 0  # a finished run leaves no checkpoint behind
 
 
@@ -140,24 +155,27 @@ def test_cli_up_killed_with_sigkill_resumes_to_the_same_result(
     keyring = Keyring(key)
     data = seed(app, celery, users=600, plaintext_share=1.0, keyring=keyring, bad_keys=False)
     proc = run_cli(
-        ["migrate", "up", "--url", url, "--batch", "10", "--rate", "400", "--lease", "2", "-q"], key
+        ["migrate", "up", "--url", url, "--batch", "10", "--rate", "400", "--lease", "8", "-q"], key
     )
     deadline = time.monotonic() + 30
     while True:  # wait until some, but not all, keys are done
-        done = sum(1 for k in data.plaintext_keys[::10] if app.hget(k, "api_key").startswith(b"gAAAAA"))
+        done = sum(1 for k in data.plaintext_keys[::10] if app.hget(k, "api_key").startswith(ENVELOPE))
         if done >= 5 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert app.exists(LOCK) == 1  # the dead runner's lease is still there...
-    partial = sum(1 for k in data.plaintext_keys if app.hget(k, "api_key").startswith(b"gAAAAA"))
+    partial = sum(1 for k in data.plaintext_keys if app.hget(k, "api_key").startswith(ENVELOPE))
     assert 0 < partial < len(data.plaintext_keys)
     assert app.exists(checkpoint_key("tradingboost/0001")) == 1
     blocked = run_cli(["migrate", "up", "--url", url, "-q"], key)
     _, stderr = blocked.communicate(timeout=60)
     assert blocked.returncode == 3 and "holds the lock" in stderr
-    time.sleep(2.2)  # ...until it expires by itself
+    expires = time.monotonic() + 8 + 5  # ...until it expires by itself (the 8 s lease, and slack)
+    while app.exists(LOCK) and time.monotonic() < expires:
+        time.sleep(0.1)
+    assert app.exists(LOCK) == 0
     resumed = run_cli(["migrate", "up", "--url", url, "--json", "-q"], key)
     stdout, stderr = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, stderr
@@ -167,10 +185,11 @@ def test_cli_up_killed_with_sigkill_resumes_to_the_same_result(
     fernet = Fernet(key.encode())
     for api_key, secrets in data.secrets.items():
         stored = app.hgetall(api_key)
-        assert {n: fernet.decrypt(stored[n.encode()]).decode() for n in secrets} == secrets
+        assert {n: opened(fernet, stored[n.encode()]).decode() for n in secrets} == secrets
     status = run_cli(["migrate", "status", "--url", url, "--json"], key)
     stdout, _ = status.communicate(timeout=60)
-    assert [r["state"] for r in json.loads(stdout)["migrations"]] == ["applied", "applied"]
+    rows = json.loads(stdout)["migrations"]
+    assert len(rows) >= 2 and all(r["state"] == "applied" for r in rows)
 
 
 def test_concurrent_writer_wins_and_ends_encrypted(env: tuple[str, redis.Redis, redis.Redis]) -> None:
@@ -188,7 +207,7 @@ def test_concurrent_writer_wins_and_ends_encrypted(env: tuple[str, redis.Redis, 
             i = 1 + n % 300
             value = f"rotated-secret-{n}"
             writer.save(
-                models.UserApiKeys(okx_uid=okx_uid(i), api_key=f"k{n}", api_secret=value, passphrase="p")
+                models.UserApiKeys(user_id=okx_uid(i), api_key=f"k{n}", api_secret=value, passphrase="p")
             )
             latest[f"user:{okx_uid(i)}:api:keys"] = value
             n += 1
@@ -204,7 +223,7 @@ def test_concurrent_writer_wins_and_ends_encrypted(env: tuple[str, redis.Redis, 
     fernet = Fernet(key.encode())
     for api_key, secrets in data.secrets.items():
         stored = app.hget(api_key, "api_secret")
-        assert fernet.decrypt(stored).decode() == latest.get(api_key, secrets["api_secret"])
+        assert opened(fernet, stored).decode() == latest.get(api_key, secrets["api_secret"])
     assert latest  # the writer really ran during the migration
 
 
@@ -224,19 +243,24 @@ def test_two_runners_one_runs_the_other_refuses(env: tuple[str, redis.Redis, red
 
 
 def test_lock_unit(env: tuple[str, redis.Redis, redis.Redis]) -> None:
+    """The lease as programs: held by one runner, renewed inline after lease/3, lost when stolen."""
     url, app, _ = env
     mapper = Mapper.from_url(url)
-    execute = mapper._executors["app"]
-    with LeaseLock(execute, lease=1.0) as first:
-        with pytest.raises(LockHeld) as info:
-            LeaseLock(execute, lease=1.0).acquire()
-        assert first.value.split('"holder": "')[1].split('"')[0] in str(info.value)
-        time.sleep(1.5)  # the heartbeat keeps the lease alive past its length
-        assert app.exists(LOCK) == 1
-        app.set(LOCK, "stolen")
-        time.sleep(0.5)
-        with pytest.raises(Exception, match="lost"):
-            first.check()
+    first = Lease(1.0, "test")
+    mapper.run(state.acquire(first))
+    with pytest.raises(LockHeld) as info:
+        mapper.run(state.acquire(Lease(1.0, "other")))
+    assert f"{socket.gethostname()}:{os.getpid()}" in str(info.value) and "(test)" in str(info.value)
+    time.sleep(0.5)
+    mapper.run(first.keep())  # more than a third of the lease passed: renewed
+    assert app.pttl(LOCK) > 800
+    time.sleep(0.7)  # 1.2 s after it was taken: alive only because it was renewed
+    assert app.exists(LOCK) == 1
+    app.set(LOCK, "stolen")
+    time.sleep(0.4)
+    with pytest.raises(LockLost, match="lost"):
+        mapper.run(first.keep())
+    mapper.run(state.release(first))
     assert app.get(LOCK) == b"stolen"  # compare-and-delete never removes someone else's lock
 
 
@@ -254,7 +278,7 @@ def test_rotate_keys_then_verify_allows_dropping_the_old_key(
     only_new = Mapper(app, celery, keyring=Keyring(new))
     for api_key, secrets in data.secrets.items():
         uid = api_key.split(":")[1]
-        got = only_new.get(models.UserApiKeys, okx_uid=uid)
+        got = only_new.get(models.UserApiKeys, user_id=uid)
         assert got.api_secret.get_secret_value() == secrets["api_secret"]
 
 
@@ -264,8 +288,8 @@ def test_ttl_policy_migration_never_expires_persistent_keys(
     _url, app, celery = env
     mapper = Mapper(app, celery, keyring=Keyring(generate_key()))
     seed(app, celery, users=10, keyring=mapper.ctx.keyring, bad_keys=False)
-    for i in (1, 2, 3):
-        app.persist(f"user:{okx_uid(i)}:session")
+    for i in (1, 2, 3, 4):  # sessions of a writer that set no expiry (UserSession: 1 day)
+        app.set(f"user:{okx_uid(i)}:session", json.dumps({"step": "idle"}))
     app.expire(f"user:{okx_uid(4)}:session", 50)
     runner = Runner(mapper)
     runner.stamp("0001")
@@ -289,9 +313,12 @@ def test_down_needs_allow_plaintext_and_status_check_stamp(env: tuple[str, redis
     assert run_cli(["migrate", "check", "--url", url], key).wait(timeout=60) == 0
     with pytest.raises(MigrationError, match="needed by"):
         runner.down("0001")  # 0002 depends on it
+    with pytest.raises(MigrationError, match="needed by applied tradingboost/0003"):
+        runner.down("0002")
+    app.hdel(APPLIED, "tradingboost/0003")  # as an operator would after reviewing: forget 0003
     with pytest.raises(MigrationError, match="no down"):
         runner.down("0002")
-    runner.state.unmark("tradingboost/0002")  # as an operator would after reviewing: forget 0002
+    app.hdel(APPLIED, "tradingboost/0002")  # as an operator would after reviewing: forget 0002
     with pytest.raises(PermissionError, match="allow-plaintext"):
         runner.down("0001")
     report = Runner(mapper, allow_plaintext=True).down("0001")
@@ -300,5 +327,6 @@ def test_down_needs_allow_plaintext_and_status_check_stamp(env: tuple[str, redis
     assert app.hget(first, "api_secret").decode() == data.secrets[first]["api_secret"]
     assert Runner(mapper).status()["migrations"][0]["state"] == "pending"
     assert runner.stamp("0002") == ["tradingboost/0001", "tradingboost/0002"]
-    rows = Runner(mapper).status()["migrations"]
-    assert all(r["stamped"] for r in rows)
+    rows = {r["id"]: r for r in Runner(mapper).status()["migrations"]}
+    assert rows["tradingboost/0001"]["stamped"] and rows["tradingboost/0002"]["stamped"]
+    assert rows["tradingboost/0003"]["state"] == "pending"
