@@ -5,16 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from keyspace import (
+    BoolText,
     CounterModel,
     Encrypted,
+    EpochSeconds,
     HashModel,
     JsonModel,
     ListModel,
+    NoneText,
     SetModel,
     StringModel,
 )
@@ -112,3 +115,86 @@ class TSecretDoc(JsonModel, key="t:user:{uid}:secret_doc"):
 class TSecretString(StringModel, key="t:user:{uid}:otp"):
     uid: int
     otp: Encrypted[str]
+
+
+# --- family encodings, TTL policies, channels (tests/test_encodings.py, tests/test_fields_set.py) ---
+
+
+class TGridUser(HashModel, key="t:{exchange}:user:{user_id}", ttl="keep"):
+    """A GRID-style hash: '1'/'0' booleans, "None" for missing numbers, epoch times (research/grid.md §1)."""
+
+    exchange: Literal["okx", "binance"]
+    user_id: int
+    running: Annotated[bool, BoolText("1", "0")] = False
+    stop_loss: Annotated[Decimal | None, NoneText("None")] = None
+    updated: Annotated[datetime, EpochSeconds()] | None = None
+    stamp: Annotated[datetime | None, EpochSeconds(float=True)] = None
+    flag: bool = False
+    count: int = 0
+    ratio: float = 0.0
+    opened: datetime | None = None
+
+
+class TSharedPosition(HashModel, key="t:shared:{user_id}:position:{symbol}:{side}", ttl="keep"):
+    """A position hash several writers share; one of them sets EXPIRE 86400 (research/positions.md W2)."""
+
+    user_id: int
+    symbol: str
+    side: Literal["long", "short"]
+    size: Decimal | None = None
+    entry_price: Decimal | None = None
+    leverage: int | None = None
+    sl_price: Annotated[Decimal | None, NoneText("None")] = None  # str(None) written by the fetcher
+
+
+class TSettings(
+    JsonModel,
+    key="t:user:{user_id}:settings",
+    json_style="python",
+    channel="t:settings:update:{user_id}",
+    channel_payload="key",
+):
+    """A free-form settings document written by json.dumps, with its invalidation channel."""
+
+    model_config = ConfigDict(extra="allow")
+    user_id: int
+
+
+class TPrefs(HashModel, key="t:user:{user_id}:prefs", channel="t:prefs:update:{user_id}"):
+    """A free-form hash (string preferences) with a channel."""
+
+    model_config = ConfigDict(extra="allow")
+    user_id: int
+
+
+class TStamped(JsonModel, key="t:user:{user_id}:stamped", ttl="keep"):
+    user_id: int
+    at: Annotated[datetime, EpochSeconds()]
+    at_float: Annotated[datetime, EpochSeconds(float=True)] | None = None
+    price: Decimal | None = None
+    active: Annotated[bool, BoolText("1", "0")] = False
+
+
+class TKeepStatus(StringModel, key="t:user:{user_id}:kstatus", ttl="keep"):
+    user_id: int
+    status: str
+
+
+class TKeepCounter(CounterModel, key="t:user:{user_id}:kcount", ttl="keep"):
+    user_id: int
+    count: int = 0
+
+
+class TKeepIds(SetModel, key="t:{exchange}:kids", ttl="keep"):
+    exchange: Literal["okx", "binance"]
+    ids: set[int] = set()
+
+
+class TKeepQueue(ListModel, key="t:kqueue:{name}", ttl="keep"):
+    name: str
+    items: list[str] = []
+
+
+class TNoneStatus(StringModel, key="t:user:{user_id}:nstatus"):
+    user_id: int
+    status: Annotated[str | None, NoneText("")] = None

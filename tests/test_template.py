@@ -31,7 +31,12 @@ def test_render_and_match() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "a:b", "a b", "a\tb", "a\nb", "a*", "a?", "[a]", "a\\b", "{a}", "a\x00", "x" * 257, "é" * 129],
+    [
+        *("", "a:b", "a b", "a\tb", "a\nb", "a*", "a?", "[a]", "a\\b", "{a}", "a\x00", "x" * 257, "é" * 129),
+        # invisible, bidi, private-use, surrogate, unassigned, C1 control, non-ASCII spaces (issue 12 §7)
+        *("a\u200bb", "a\u202eb", "\ufeffa", "a\u2060", "a\u00ad", "a\ue000", "a\ud800", "a\u0378"),
+        *("a\u0085", "a\u00a0b", "a\u3000b", "a\u2028b"),
+    ],
 )
 def test_refuses_values_that_break_the_keyspace(value: str) -> None:
     with pytest.raises(InvalidKeyValue) as info:
@@ -43,6 +48,11 @@ def test_refuses_values_that_break_the_keyspace(value: str) -> None:
 
 def test_accepts_256_bytes_exactly() -> None:
     assert segment_problem("x" * 256) is None
+
+
+@pytest.mark.parametrize("value", ["BTC-USDT-SWAP", "한국어", "café", "e\u0301", "₿", "👍"])
+def test_accepts_visible_unicode(value: str) -> None:
+    assert segment_problem(value) is None
 
 
 def test_missing_field_is_named() -> None:

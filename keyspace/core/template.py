@@ -12,6 +12,7 @@ strings.  Turning typed values into strings (and back) is the model's job.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 # (they would turn a SCAN MATCH into a wildcard), braces (cluster hash tags),
 # whitespace and control characters (invisible, and break redis-cli quoting).
 _FORBIDDEN = re.compile(r"[:*?\[\]\\{}\s\x00-\x1f\x7f]")
+# Beyond ASCII, characters of these Unicode categories are refused too: controls (Cc, e.g. C1
+# U+0085), format characters (Cf: zero-width U+200B, bidi overrides U+202E, BOM U+FEFF), private
+# use (Co), lone surrogates (Cs), unassigned code points (Cn) and separators (Z*).  Each makes two
+# keys that look the same but are not, or a key that displays as another one (issue 12 §7).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zs", "Zl", "Zp"})
 
 
 def glob_escape(text: str) -> str:
@@ -40,6 +46,13 @@ def segment_problem(value: str) -> str | None:
         char = bad.group(0)
         shown = repr(char) if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
         return f"a key-field value may not contain {shown}"
+    if not value.isascii():
+        for char in value:
+            if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+                what = unicodedata.name(char, "unnamed").lower()
+                return (
+                    f"a key-field value may not contain U+{ord(char):04X} ({what}: invisible or unassigned)"
+                )
     if len(value.encode("utf-8")) > MAX_SEGMENT_BYTES:
         return f"a key-field value may not be longer than {MAX_SEGMENT_BYTES} bytes"
     return None
