@@ -1,36 +1,62 @@
-"""Trading status by OKX uid or Telegram id, and every running trader (SCAN, never KEYS).
+"""Per-symbol trading state: start and stop a symbol the way the application does, list what runs.
 
-python examples/03_trading_status.py [--url …]
+python examples/03_symbol_status.py [--url …]
+
+Since the application's commit d0acc17 a user trades several symbols; the beat scheduler
+starts a cycle for every member of ``user:{id}:active_symbols`` that has a timeframe.  The
+global ``user:{id}:trading:status`` (model ``TradingStatus``) is deprecated; migration 0003
+moves it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from _common import parse
 
 from keyspace import Mapper
-from models import TradingStatus
+from models import ActiveSymbols, SymbolStartedAt, SymbolStatus, SymbolTimeframe
+
+UID = "500000000000000101"
+
+
+def start(mapper: Mapper, user_id: str, symbol: str, timeframe: str) -> None:
+    """What ``MultiSymbolService.add_symbol`` writes
+    (HYPERRSI/src/services/multi_symbol_service.py:158-172)."""
+    keys = {"user_id": user_id, "symbol": symbol}
+    mapper.save(SymbolTimeframe(**keys, timeframe=timeframe))
+    mapper.save(SymbolStatus(**keys, status="running"))
+    mapper.save(SymbolStartedAt(**keys, started_at=datetime.now(UTC)))  # stored as str(epoch float)
+    mapper.add(ActiveSymbols, symbol, user_id=user_id)  # last: what the scheduler reads
+
+
+def stop(mapper: Mapper, user_id: str, symbol: str) -> None:
+    """What ``remove_symbol`` does: leave the set, delete the per-symbol keys."""
+    mapper.remove(ActiveSymbols, symbol, user_id=user_id)
+    for model in (SymbolStatus, SymbolTimeframe, SymbolStartedAt):
+        mapper.delete(model, user_id=user_id, symbol=symbol)
 
 
 def main() -> None:
     args = parse(__doc__ or "")
     with Mapper.from_url(args.url) as mapper:
-        # both ids: both keys are written (one atomic call on a single server)
-        mapper.save(TradingStatus(okx_uid="500000000000000101", telegram_id="700101", status="running"))
-        mapper.save(TradingStatus(okx_uid="500000000000000102", status="stopped"))
-        mapper.save(TradingStatus(okx_uid="500000000000000103", status="running"))
-        print("by telegram id:", mapper.get(TradingStatus, telegram_id="700101"))
-        running = list(mapper.scan(TradingStatus, status="running"))  # replaces KEYS user:*:trading:status
-        for status in running:
-            print("running:", status.okx_uid or f"telegram {status.telegram_id}")
-        assert len(running) == 3  # 2 traders, one of them under both ids
-        mapper.save(TradingStatus(okx_uid="500000000000000103", status="stopped"))
+        start(mapper, UID, "BTC-USDT-SWAP", "1m")
+        start(mapper, UID, "ETH-USDT-SWAP", "1H")
+        print("active  :", sorted(mapper.members(ActiveSymbols, user_id=UID)))
+        raw = mapper.clients["app"].get(f"user:{UID}:symbol:BTC-USDT-SWAP:started_at")
         print(
-            "running now:",
-            mapper.count(TradingStatus) and len(list(mapper.scan(TradingStatus, status="running"))),
+            "started :",
+            raw,
+            "->",
+            mapper.get(SymbolStartedAt, user_id=UID, symbol="BTC-USDT-SWAP").started_at,
         )
-        for uid in ("500000000000000101", "500000000000000102", "500000000000000103"):
-            mapper.delete(TradingStatus, okx_uid=uid)
-        mapper.delete(TradingStatus, telegram_id="700101")
+        running = list(mapper.scan(SymbolStatus, status="running"))  # replaces KEYS user:*:symbol:*:status
+        print("running :", [(s.user_id, s.symbol) for s in running])
+        assert len(running) == 2
+        stop(mapper, UID, "ETH-USDT-SWAP")
+        print("after stop:", [s.symbol for s in mapper.scan(SymbolStatus, user_id=UID)])
+        stop(mapper, UID, "BTC-USDT-SWAP")
+        assert mapper.members(ActiveSymbols, user_id=UID) == set()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def main() -> None:
         folder.mkdir()
         (folder / "0901_upper_language.py").write_text(textwrap.dedent(MIGRATION))
         for i in range(5):
-            mapper.save(UserPreferences(user_id=f"example-{i}", language="ko" if i % 2 else "en"))
+            mapper.save(UserPreferences(user_id=f"50000000000000090{i}", language="ko" if i % 2 else "en"))
         runner = Runner(mapper, directory=folder)  # keyspace migrate up --dir FOLDER
         print("pending:", [m.id for m in runner.pending()])  # ["example_migrations/0901"]
         report = runner.up()["example_migrations/0901"]
@@ -50,8 +50,7 @@ def main() -> None:
         assert all(p.model_extra["language"].isupper() for p in mapper.scan(UserPreferences))
         assert Runner(mapper, directory=folder).pending() == []
         for i in range(5):
-            mapper.delete(UserPreferences, user_id=f"example-{i}")
-        runner.state.unmark("example_migrations/0901")  # an example leaves no migration state behind
+            mapper.delete(UserPreferences, user_id=f"50000000000000090{i}")
 
 
 if __name__ == "__main__":

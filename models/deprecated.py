@@ -35,8 +35,9 @@ class TradingStatus(
 
 
 class UserSession(UserKeyed, JsonModel, key="user:{user_id}:session", ttl=timedelta(days=1)):
-    """Deprecated: session data of the 2025 guide
-    ; sessions live in PostgreSQL now (status_ids_settings §5.3)."""
+    """Deprecated: the 2025 guide's session data; sessions live in PostgreSQL now.
+
+    Only ``user:{id}:symbol:{symbol}:session_id`` is cached (status_ids_settings §5.3)."""
 
     __deprecated__ = "sessions live in PostgreSQL; only user:{id}:symbol:{symbol}:session_id is cached"
     model_config = ConfigDict(extra="allow")

@@ -66,8 +66,10 @@ class GridUser(HashModel, **options(key="{exchange}:user:{user_id}", ttl="keep",
 class GridUserKey(
     HashModel, **options(key="{exchange}:user:{user_id}:key", ttl=GRID_TTL, json_style="python")
 ):
-    """Copy of ``save_user``'s mapping; id: GRID user id; secrets: plaintext by policy; TTL 30d, set by its
-    only writer (``GRID/database/redis_database.py:918-945``); never read by the application."""
+    """A copy of ``save_user``'s mapping; id: GRID user id; secrets: plaintext by policy; TTL 30d.
+
+    The TTL is set by its only writer (``GRID/database/redis_database.py:918-945``); the application
+    never reads the key."""
 
     model_config = ConfigDict(extra="allow")
     exchange: Exchange
@@ -103,8 +105,10 @@ class GridJob(HashModel, key="{exchange}:job:{user_id}", ttl=GRID_TTL):
 class GridRequestBody(
     JsonModel, **options(key="{exchange}:request_body:{user_id}", ttl="keep", json_style="python")
 ):
-    """The last ``/feature/start`` body, secrets in plaintext; TTL keep: EX 1440000 on start, none after an
-    automatic restart (``GRID/routes/feature_route.py:940-941``, ``:524-525``)."""
+    """The last ``/feature/start`` body as JSON; id: GRID user id; secrets: plaintext; TTL keep.
+
+    EX 1440000 on start, none after an automatic restart (``GRID/routes/feature_route.py:940-941``,
+    ``:524-525``): writers disagree, so a save leaves the TTL as it is."""
 
     model_config = ConfigDict(extra="allow")
     exchange: Exchange

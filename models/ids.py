@@ -12,8 +12,9 @@ from models.types import IdentifierKind, OkxUid, TelegramId
 
 
 class TelegramOkxUid(StringModel, key="user:{telegram_id}:okx_uid", ttl=None):
-    """Telegram id -> OKX uid; id: Telegram id; value kept as written (the bot's /start stores any typed
-    integer, ``HYPERRSI/src/bot/command/basic.py:97-107``)."""
+    """Telegram id -> OKX uid; id: Telegram id; TTL none; the value is kept as written.
+
+    The bot's /start stores any typed integer (``HYPERRSI/src/bot/command/basic.py:97-107``)."""
 
     telegram_id: TelegramId
     okx_uid: str
@@ -29,9 +30,10 @@ class OkxUidToTelegram(StringModel, key="okx_uid_to_telegram:{okx_uid}", ttl=Non
 class UserIdentifierCache(
     JsonModel, **options(key="user_identifier:{kind}:{value}", ttl=timedelta(hours=1), json_style="python")
 ):
-    """Identity cache: a JSON ``{user_id, telegram_id, okx_uid}``; SETEX 3600 on every write
-    (``shared/services/user_identifier_service.py:274-306``).  Free-form, so the document's key
-    order and spelling survive a save."""
+    """Identity cache, a JSON ``{user_id, telegram_id, okx_uid}``; TTL 1h, set by every write.
+
+    SETEX 3600 (``shared/services/user_identifier_service.py:274-306``).  Free-form, so the
+    document's key order and spelling survive a save."""
 
     model_config = ConfigDict(extra="allow")
     kind: IdentifierKind

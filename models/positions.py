@@ -220,8 +220,10 @@ class TrailingStop(
 
 
 class Cooldown(UserKeyed, StringModel, **options(key="user:{user_id}:cooldown:{symbol}:{side}", ttl="keep")):
-    """``"true"`` for the configured cooldown (EX varies per write, so TTL keep;
-    ``HYPERRSI/src/trading/stats.py:386-407``)."""
+    """``"true"`` during the entry cooldown; TTL keep (each write sets its own EX).
+
+    ``HYPERRSI/src/trading/stats.py:386-407``,
+    ``HYPERRSI/src/trading/monitoring/position_validator.py:38-76``."""
 
     user_id: UserId
     symbol: Symbol
@@ -295,8 +297,9 @@ class HedgeSlTp(UserKeyed, StringModel, key="user:{user_id}:{symbol}:hedge_sl_tp
 
 
 class MarginBlock(UserKeyed, StringModel, **options(key="margin_block:{user_id}:{symbol}", ttl="keep")):
-    """``"blocked"`` for the block duration (EX varies, TTL keep
-    ; ``HYPERRSI/src/trading/services/order_utils.py:278-290``)."""
+    """``"blocked"`` while margin is short; TTL keep (each write sets its own EX).
+
+    ``HYPERRSI/src/trading/services/order_utils.py:278-290``."""
 
     user_id: UserId
     symbol: Symbol

@@ -25,8 +25,10 @@ class UserSettings(
         channel_payload="key",
     ),
 ):
-    """The settings document (JSON, ``json.dumps`` defaults: ``\\uXXXX`` for Korean); TTL none; every save
-    publishes the key name on ``settings:update:{user_id}`` as ``RedisService.set_user_settings`` does
+    """The settings document (JSON as ``json.dumps`` writes it); id: OKX uid or Telegram id; TTL none.
+
+    Korean text is stored as ``\\uXXXX`` escapes.  Every save publishes the key name on
+    ``settings:update:{user_id}``, as ``RedisService.set_user_settings`` does
     (``HYPERRSI/src/services/redis_service.py:216-233``).
 
     Free-form: every key of the document is kept in its order and spelling.  May hold
@@ -62,7 +64,9 @@ class UserStats(UserKeyed, HashModel, key="user:{user_id}:stats", ttl=None):
 
 
 class UserDualSide(UserKeyed, HashModel, key="user:{user_id}:dual_side", ttl=None):
-    """Dual-side entry settings.  Booleans are ``true``/``false``, ``True``/``False`` or ``1``/``0`` depending
+    """Dual-side entry settings; every field kept as text (booleans are spelled three ways).
+
+    Booleans are ``true``/``false``, ``True``/``False`` or ``1``/``0`` depending
     on the writer and the readers disagree (status_ids_settings §5.4), so every field is kept as the text
     it was written as."""
 

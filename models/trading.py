@@ -25,16 +25,19 @@ SymbolState = Literal["running", "stopped", "error", "restarting"]
 
 
 class ActiveSymbols(UserKeyed, SetModel, key="user:{user_id}:active_symbols", ttl=None):
-    """The symbols a user trades; id: OKX uid (Telegram id if unresolved); TTL none.  What the beat
-    scheduler reads (``HYPERRSI/src/tasks/trading_tasks.py:541-620``)."""
+    """The symbols a user trades (what the beat scheduler reads); id: OKX uid or Telegram id; TTL none.
+
+    ``HYPERRSI/src/tasks/trading_tasks.py:541-620``; the Telegram id where no mapping was found."""
 
     user_id: UserId
     symbols: set[str] = set()
 
 
 class SymbolStatus(UserKeyed, StringModel, key="user:{user_id}:symbol:{symbol}:status", ttl=None):
-    """``running`` / ``stopped`` / ``error`` / ``restarting`` per symbol; id: OKX uid (Telegram id on the
-    start route's error path, ``HYPERRSI/src/api/routes/trading.py:413``); TTL none."""
+    """``running`` / ``stopped`` / ``error`` / ``restarting``; id: OKX uid or Telegram id; TTL none.
+
+    The start route's error path writes the Telegram-id key too
+    (``HYPERRSI/src/api/routes/trading.py:413``)."""
 
     user_id: UserId
     symbol: Symbol
@@ -84,8 +87,9 @@ class SymbolSessionId(UserKeyed, StringModel, key="user:{user_id}:symbol:{symbol
 
 
 class SymbolTaskRunning(UserKeyed, HashModel, key="user:{user_id}:symbol:{symbol}:task_running", ttl=60):
-    """A running cycle's marker ``{status, started_at}``; DEL + HSET + EXPIRE 60 on every write
-    (``HYPERRSI/src/tasks/trading_tasks.py:425-434``, ``:1311``)."""
+    """A running cycle's marker ``{status, started_at}``; TTL 60 s, set by every write.
+
+    DEL + HSET + EXPIRE 60 (``HYPERRSI/src/tasks/trading_tasks.py:425-434``, ``:1311``)."""
 
     user_id: UserId
     symbol: Symbol
@@ -94,8 +98,9 @@ class SymbolTaskRunning(UserKeyed, HashModel, key="user:{user_id}:symbol:{symbol
 
 
 class SymbolDualSide(UserKeyed, HashModel, key="user:{user_id}:symbol:{symbol}:dual_side", ttl=None):
-    """Per-symbol override of the dual-side settings; booleans as ``true``/``True``/``1`` by writer, so every
-    field is kept as text (``HYPERRSI/src/trading/dual_side_entry.py:154-156``)."""
+    """Per-symbol override of the dual-side settings; every field kept as text.
+
+    Booleans are ``true``/``True``/``1`` by writer (``HYPERRSI/src/trading/dual_side_entry.py:154-156``)."""
 
     model_config = ConfigDict(extra="allow")
     user_id: UserId

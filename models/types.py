@@ -20,15 +20,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-OkxUid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{17,18}$")]
+OkxUid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{17,18}$"), Field(description="OKX uid")]
 """An OKX account id: 18-19 digits (``UIDValidator``), e.g. ``500000000000000001``."""
 
-TelegramId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{8,14}$")]
+TelegramId = Annotated[
+    str, StringConstraints(pattern=r"^[1-9][0-9]{8,14}$"), Field(description="Telegram id")
+]
 """A Telegram user id: 9-15 digits (``UIDValidator``)."""
 
-UserId = Annotated[str, StringConstraints(pattern=r"^[1-9](?:[0-9]{8,14}|[0-9]{17,18})$")]
+UserId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[1-9](?:[0-9]{8,14}|[0-9]{17,18})$"),
+    Field(description="OKX uid or Telegram id"),
+]
 """The id a ``user:{user_id}:…`` key holds: an OKX uid or, where the application did not
 resolve one, a Telegram id (``shared/helpers/user_id_resolver.py:224-233`` keeps the
 input when no mapping exists).  16-17 digits and leading zeros are neither."""
@@ -41,7 +47,9 @@ def id_kind(user_id: str) -> IdKind:
     return "okx_uid" if len(user_id) >= 18 else "telegram_id"
 
 
-GridUserId = Annotated[str, StringConstraints(pattern=r"^(?:0|[1-9][0-9]{0,19})$")]
+GridUserId = Annotated[
+    str, StringConstraints(pattern=r"^(?:0|[1-9][0-9]{0,19})$"), Field(description="GRID user id")
+]
 """GRID's user id: the request's integer as decimal text (``GRID/routes/feature_route.py:937``);
 short ids and 18-19-digit OKX uids both occur (``GRID/dtos/feature.py:85-89``)."""
 

@@ -107,7 +107,7 @@ def test_the_mapper_hook_makes_the_same_moves(legacy: tuple[Mapper, redis.Redis,
     report = Report()
     module._hook(mapper, report)
     assert report.changed == len(data.legacy_running) and report.ignored["no_symbol"] >= 1
-    for uid, (symbol, timeframe, task_id) in data.legacy_running.items():
+    for uid, (symbol, timeframe, _task) in data.legacy_running.items():
         assert mapper.members(m.ActiveSymbols, user_id=uid) == {symbol}
         assert app.get(f"user:{uid}:symbol:{symbol}:timeframe").decode() == (timeframe or "1m")
         assert float(app.get(f"user:{uid}:symbol:{symbol}:started_at")) > 1.7e9
