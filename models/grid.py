@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict
 
-from keyspace import HashModel, JsonModel, Masked, SetModel
-from models.encodings import BoolText, NoneText, options
+from keyspace import BoolText, HashModel, JsonModel, Masked, NoneText, SetModel
 from models.types import Exchange, GridUserId
 
 Flag = Annotated[bool, BoolText(true="1", false="0")]
@@ -25,7 +24,7 @@ Flag = Annotated[bool, BoolText(true="1", false="0")]
 GRID_TTL = timedelta(days=30)  # RedisTTL.USER_DATA (shared/database/redis_patterns.py:47)
 
 
-class GridUser(HashModel, **options(key="{exchange}:user:{user_id}", ttl="keep", json_style="python")):
+class GridUser(HashModel, key="{exchange}:user:{user_id}", ttl="keep", json_style="python"):
     """GRID's user record (HASH); id: GRID user id; secrets: plaintext by policy; TTL keep.
 
     TTL keep, not a fixed 30 days: ``save_user`` and the other ``redis_database``
@@ -63,9 +62,7 @@ class GridUser(HashModel, **options(key="{exchange}:user:{user_id}", ttl="keep",
     last_stopped: datetime | None = None
 
 
-class GridUserKey(
-    HashModel, **options(key="{exchange}:user:{user_id}:key", ttl=GRID_TTL, json_style="python")
-):
+class GridUserKey(HashModel, key="{exchange}:user:{user_id}:key", ttl=GRID_TTL, json_style="python"):
     """A copy of ``save_user``'s mapping; id: GRID user id; secrets: plaintext by policy; TTL 30d.
 
     The TTL is set by its only writer (``GRID/database/redis_database.py:918-945``); the application
@@ -102,9 +99,7 @@ class GridJob(HashModel, key="{exchange}:job:{user_id}", ttl=GRID_TTL):
     user_id: GridUserId
 
 
-class GridRequestBody(
-    JsonModel, **options(key="{exchange}:request_body:{user_id}", ttl="keep", json_style="python")
-):
+class GridRequestBody(JsonModel, key="{exchange}:request_body:{user_id}", ttl="keep", json_style="python"):
     """The last ``/feature/start`` body as JSON; id: GRID user id; secrets: plaintext; TTL keep.
 
     EX 1440000 on start, none after an automatic restart (``GRID/routes/feature_route.py:940-941``,

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pydantic import ConfigDict
 
 from keyspace import JsonModel, SetModel, StringModel
-from models.encodings import options
 from models.types import IdentifierKind, OkxUid, TelegramId
 
 
@@ -28,7 +27,7 @@ class OkxUidToTelegram(StringModel, key="okx_uid_to_telegram:{okx_uid}", ttl=Non
 
 
 class UserIdentifierCache(
-    JsonModel, **options(key="user_identifier:{kind}:{value}", ttl=timedelta(hours=1), json_style="python")
+    JsonModel, key="user_identifier:{kind}:{value}", ttl=timedelta(hours=1), json_style="python"
 ):
     """Identity cache, a JSON ``{user_id, telegram_id, okx_uid}``; TTL 1h, set by every write.
 

@@ -18,9 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from keyspace import CounterModel, HashModel, ListModel, StringModel
+from keyspace import CounterModel, EpochSeconds, HashModel, ListModel, NoneText, StringModel
 from models.base import UserKeyed
-from models.encodings import EpochSeconds, NoneText, options
 from models.types import OrderId, PosSide, Side, Symbol, Timeframe, UserId
 
 NoneStr = Annotated[str | None, NoneText("None")]
@@ -30,7 +29,9 @@ NoneStr = Annotated[str | None, NoneText("None")]
 class Position(
     UserKeyed,
     HashModel,
-    **options(key="user:{user_id}:position:{symbol}:{side}", ttl="keep", json_style="python"),
+    key="user:{user_id}:position:{symbol}:{side}",
+    ttl="keep",
+    json_style="python",
 ):
     """An open position (HASH); id: OKX uid (Telegram id from the bot's /sl, /tp); TTL keep.
 
@@ -207,9 +208,7 @@ class PositionClosing(UserKeyed, StringModel, key="user:{user_id}:position:{symb
     closing: str = "true"
 
 
-class TrailingStop(
-    UserKeyed, HashModel, **options(key="trailing:user:{user_id}:{symbol}:{side}", ttl="keep")
-):
+class TrailingStop(UserKeyed, HashModel, key="trailing:user:{user_id}:{symbol}:{side}", ttl="keep"):
     """Trailing-stop state; EXPIRE 7 days at activation only, later HSETs keep it, so TTL keep
     (``HYPERRSI/src/trading/monitoring/trailing_stop_handler.py:305-328``, ``:517-519``)."""
 
@@ -219,7 +218,7 @@ class TrailingStop(
     side: Side
 
 
-class Cooldown(UserKeyed, StringModel, **options(key="user:{user_id}:cooldown:{symbol}:{side}", ttl="keep")):
+class Cooldown(UserKeyed, StringModel, key="user:{user_id}:cooldown:{symbol}:{side}", ttl="keep"):
     """``"true"`` during the entry cooldown; TTL keep (each write sets its own EX).
 
     ``HYPERRSI/src/trading/stats.py:386-407``,
@@ -234,7 +233,8 @@ class Cooldown(UserKeyed, StringModel, **options(key="user:{user_id}:cooldown:{s
 class PositionLock(
     UserKeyed,
     StringModel,
-    **options(key="user:{user_id}:position_lock:{symbol}:{side}:{timeframe}", ttl="keep"),
+    key="user:{user_id}:position_lock:{symbol}:{side}:{timeframe}",
+    ttl="keep",
 ):
     """``"1"`` until the next candle (SETEX varies, TTL keep
     ; ``HYPERRSI/src/trading/utils/position_handler/core.py:153-171``)."""
@@ -296,7 +296,7 @@ class HedgeSlTp(UserKeyed, StringModel, key="user:{user_id}:{symbol}:hedge_sl_tp
     orders_json: str
 
 
-class MarginBlock(UserKeyed, StringModel, **options(key="margin_block:{user_id}:{symbol}", ttl="keep")):
+class MarginBlock(UserKeyed, StringModel, key="margin_block:{user_id}:{symbol}", ttl="keep"):
     """``"blocked"`` while margin is short; TTL keep (each write sets its own EX).
 
     ``HYPERRSI/src/trading/services/order_utils.py:278-290``."""

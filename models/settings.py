@@ -10,20 +10,17 @@ from pydantic import ConfigDict
 
 from keyspace import HashModel, JsonModel, SetModel, StringModel
 from models.base import UserKeyed
-from models.encodings import options
 from models.types import PresetId, UserId
 
 
 class UserSettings(
     UserKeyed,
     JsonModel,
-    **options(
-        key="user:{user_id}:settings",
-        ttl=None,
-        json_style="python",
-        channel="settings:update:{user_id}",
-        channel_payload="key",
-    ),
+    key="user:{user_id}:settings",
+    ttl=None,
+    json_style="python",
+    channel="settings:update:{user_id}",
+    channel_payload="key",
 ):
     """The settings document (JSON as ``json.dumps`` writes it); id: OKX uid or Telegram id; TTL none.
 
@@ -74,7 +71,7 @@ class UserDualSide(UserKeyed, HashModel, key="user:{user_id}:dual_side", ttl=Non
     user_id: UserId
 
 
-class Preset(UserKeyed, JsonModel, **options(key="preset:{user_id}:{preset}", ttl=None, json_style="python")):
+class Preset(UserKeyed, JsonModel, key="preset:{user_id}:{preset}", ttl=None, json_style="python"):
     """A trading preset, ``TradingPreset.to_redis_dict()`` as JSON
     (``HYPERRSI/src/services/preset_service.py:72``).
 
@@ -114,9 +111,7 @@ class SelectedTimeframe(UserKeyed, StringModel, key="user:{user_id}:selected_tim
     timeframe: str
 
 
-class TradingRequest(
-    JsonModel, **options(key="user:{requester}:trading:request", ttl=None, json_style="python")
-):
+class TradingRequest(JsonModel, key="user:{requester}:trading:request", ttl=None, json_style="python"):
     """The bot's last start request as JSON (``HYPERRSI/src/bot/command/trading.py:723-743``); no reader.
 
     The key field is ``requester``: the document has its own ``user_id`` (a Telegram int or

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from keyspace import SetModel, StringModel
+from keyspace import EpochSeconds, SetModel, StringModel
 from models.base import UserKeyed
-from models.encodings import EpochSeconds
 from models.types import SignalToken, UserId
 
 

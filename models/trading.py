@@ -16,9 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict
 
-from keyspace import HashModel, JsonModel, SetModel, StringModel
+from keyspace import EpochSeconds, HashModel, JsonModel, SetModel, StringModel
 from models.base import UserKeyed
-from models.encodings import EpochSeconds, options
 from models.types import Symbol, Timeframe, UserId
 
 SymbolState = Literal["running", "stopped", "error", "restarting"]
@@ -124,9 +123,7 @@ class UserTaskId(UserKeyed, StringModel, key="user:{user_id}:task_id", ttl=None)
     task_id: str
 
 
-class LastExecution(
-    UserKeyed, JsonModel, **options(key="user:{user_id}:last_execution", ttl=None, json_style="python")
-):
+class LastExecution(UserKeyed, JsonModel, key="user:{user_id}:last_execution", ttl=None, json_style="python"):
     """``{"timestamp": <epoch>, "success": bool, "error"?: str}`` after every cycle
     (``HYPERRSI/src/tasks/trading_tasks.py:510-525``)
     ; free-form, so the document survives a save as written."""

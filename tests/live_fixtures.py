@@ -2,8 +2,8 @@
 
 Nothing is copied from the application: each value is written here the way the
 cited writer spells it (``path:line`` in seungdori/TradingBoost-Strategy @ e61934e).
-``needs`` names the core features (``models.encodings.HAVE``) a byte-identical
-get -> save of the fixture depends on.
+``needs`` names the encodings a byte-identical get -> save of the fixture relies on
+(documentation: which part of the schema the fixture exercises).
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Every fixture is a stored value in one writer's convention (tests/live_fixtures.py,
 each citing its writer in seungdori/TradingBoost-Strategy @ e61934e); it must
 resolve to its model and survive get -> save byte for byte, TTL included, on
-fakeredis and on a real redis-server.  Cases that depend on a core encoding
-which has not landed yet are strict xfails (models/encodings.py, ``HAVE``).
+fakeredis and on a real redis-server.
 """
 
 from __future__ import annotations
@@ -18,19 +17,8 @@ import redis
 import models
 from keyspace import Keyring, KeyspaceError, Mapper, default_registry, generate_key
 from keyspace.testing.dataset import seed, telegram_id
-from models.encodings import HAVE
 from tests.live_fixtures import FETCHER, FIXTURES, GRID_SAVE_USER, SYM, TG, UID, Fixture, read, write
 from tests.tradingboost_app import app_read
-
-
-def _needs(*features: str) -> Any:
-    missing = sorted(f for f in features if not HAVE.get(f))
-    return pytest.mark.xfail(bool(missing), reason=f"waits for the core's {', '.join(missing)}", strict=True)
-
-
-def _param(fx: Fixture) -> Any:
-    return pytest.param(fx, id=fx.name, marks=[_needs(*fx.needs)] if fx.needs else [])
-
 
 KEY, OLD_KEY = generate_key(), generate_key()
 
@@ -136,7 +124,7 @@ def _round_trip(mapper: Mapper, app: Any, key: str) -> None:
     assert (after == -1) if ttl == -1 else (ttl - 2 <= after <= ttl)
 
 
-@pytest.mark.parametrize("fx", [_param(f) for f in FIXTURES])
+@pytest.mark.parametrize("fx", FIXTURES, ids=[f.name for f in FIXTURES])
 def test_every_writer_convention_survives_get_then_save(live: tuple[Mapper, Any], fx: Fixture) -> None:
     mapper, app = live
     write(app, fx)
@@ -144,7 +132,6 @@ def test_every_writer_convention_survives_get_then_save(live: tuple[Mapper, Any]
 
 
 @pytest.mark.parametrize("form", ["current", "old", "mixed"])
-@_needs("fields_set_saves")
 def test_encrypted_api_keys_survive_get_then_save(live: tuple[Mapper, Any], form: str) -> None:
     """ApiKeyService.set_user_api_keys stores enc_v1 + token
     (HYPERRSI/src/services/redis_service.py:591-622)."""
@@ -159,7 +146,6 @@ def test_encrypted_api_keys_survive_get_then_save(live: tuple[Mapper, Any], form
     _round_trip(mapper, app, f"user:{UID}:api:keys")
 
 
-@_needs("fields_set_saves", "ttl_keep")
 def test_a_partial_position_save_keeps_the_other_writers_fields_and_the_ttl(live: tuple[Mapper, Any]) -> None:
     mapper, app = live
     key = f"user:{UID}:position:{SYM}:long"
@@ -171,7 +157,6 @@ def test_a_partial_position_save_keeps_the_other_writers_fields_and_the_ttl(live
     assert 86000 < app.ttl(key) <= 86400
 
 
-@_needs("BoolText", "ttl_keep", "json_style")
 def test_a_grid_save_keeps_one_zero_booleans_and_the_30_day_ttl(live: tuple[Mapper, Any]) -> None:
     mapper, app = live
     key = f"okx:user:{UID}"
@@ -196,7 +181,6 @@ def test_grid_booleans_read_every_spelling(live: tuple[Mapper, Any]) -> None:
         assert mapper.get(models.GridUser, exchange="okx", user_id=str(n)).is_running is value
 
 
-@_needs("channel")
 def test_a_settings_save_publishes_the_key_on_the_settings_channel(redis_url: str) -> None:
     """RedisService.set_user_settings publishes the key name
     (HYPERRSI/src/services/redis_service.py:225-233)."""
