@@ -220,3 +220,6 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "UserId",
     "id_kind",
 ]
+
+# TradingBoost's per-user checks for `keyspace doctor --okx-uid ID` (keyspace.ops.doctor.user_check)
+from models import doctor as _doctor  # noqa: E402, F401

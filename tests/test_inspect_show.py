@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from keyspace import Keyring, generate_key
+from keyspace import CorruptValue, Keyring, WrongType, generate_key
 from keyspace.ops.show import MASK, describe_key
-from tests.inspect_support import UID, async_mapper, registry, seal, server_url, sync_mapper
+from tests.inspect_support import UID, async_mapper, deep_json, registry, seal, server_url, sync_mapper
 
 __all__ = ["server_url"]  # fixture
 
@@ -39,14 +39,20 @@ def test_a_key_failing_its_key_types_is_named_with_the_reason(server_url: str) -
     assert "fails its key types" in str(caught.value) and "uid '0123'" in str(caught.value)
 
 
-def test_a_wrong_type_is_described_not_raised_and_show_runs_on_the_async_mapper(server_url: str) -> None:
-    key = f"t:user:{UID}:settings"
+def test_a_bad_record_raises_naming_the_key_and_show_runs_on_the_async_mapper(server_url: str) -> None:
+    """Before: a 200 KB deeply nested JSON value aborted show with a message naming no key."""
+    key, deep = f"t:user:{UID}:settings", f"t:user:{UID}:profile"
     with sync_mapper(server_url, None) as mapper:
         mapper.clients["app"].hset(key, "a", "b")
+        mapper.clients["app"].set(deep, deep_json())
 
-    async def run() -> dict[str, Any]:
+    async def run(which: str) -> dict[str, Any]:
         async with async_mapper(server_url, None) as amapper:
-            return await describe_key(amapper, key, registry=registry())  # type: ignore[no-any-return]
+            return await describe_key(amapper, which, registry=registry())  # type: ignore[no-any-return]
 
-    shown = asyncio.run(run())
-    assert shown["redis_type"] == "hash" and "wrong Redis type" in shown["error"]
+    with pytest.raises(WrongType) as wrong:
+        asyncio.run(run(key))
+    assert wrong.value.key == key and wrong.value.actual == "hash"
+    with pytest.raises(CorruptValue) as corrupt:
+        asyncio.run(run(deep))
+    assert corrupt.value.key == deep and "nested too deeply" in str(corrupt.value)

@@ -1,4 +1,4 @@
-"""``keyspace backup FILE`` and ``keyspace restore FILE``: SCAN + DUMP into one checked file, and back."""
+"""``keyspace backup FILE`` and ``keyspace restore FILE``: SCAN + DUMP into one sealed file, and back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from keyspace.cli.context import executor, state
+from keyspace.cli.context import state
 from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.options import CeleryUrl, Json, Url, model_spec
 from keyspace.cli.output import emit_json, progress, stdout, warn
@@ -32,7 +32,7 @@ def _server(ctx: typer.Context, celery: bool, url: str | None, celery_url: str |
 @app.command("backup", cls=KeyspaceCommand, epilog=exit_codes_epilog("backup"))
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="the backup file to write (gzip)")],
+    file: Annotated[Path, typer.Argument(help="the file to write (0600, encrypted, authenticated)")],
     url: Url = None,
     celery_url: CeleryUrl = None,
     match: Annotated[
@@ -42,9 +42,11 @@ def backup(
         list[str] | None, typer.Option("--model", help="only keys of this model (repeatable)")
     ] = None,
     celery: Celery = False,
+    force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
     json_: Json = False,
 ) -> None:
-    """SCAN + DUMP + PTTL into one compressed file with a header and a checksum per record."""
+    """SCAN + DUMP + PTTL into one file sealed with KEYSPACE_BACKUP_KEY (else ENCRYPTION_KEY)."""
+    from keyspace.ops.backup import BackupKeys
     from keyspace.ops.backup import backup as run_backup
 
     st = state(ctx)
@@ -55,8 +57,11 @@ def backup(
     with st.mapper(url, celery_url) as mapper, bar:
         task = bar.add_task("backing up", total=None)
         header = run_backup(
-            executor(mapper, server),
+            mapper,
             file,
+            server=server,
+            keys=BackupKeys.from_env(st.environment()),
+            force=force,
             match=match,
             models=models,
             registry=registry,
@@ -85,14 +90,16 @@ def restore(
     celery: Celery = False,
     json_: Json = False,
 ) -> None:
-    """Verify every checksum, then RESTORE each key with its remaining TTL (nothing from a damaged file)."""
+    """Verify the whole sealed file, then RESTORE each key with its remaining TTL (nothing if it is bad)."""
+    from keyspace.ops.backup import BackupKeys
     from keyspace.ops.backup import restore as run_restore
 
     st = state(ctx)
     st.registry()
     server, where = _server(ctx, celery, url, celery_url)
     with st.mapper(url, celery_url) as mapper:
-        result = run_restore(executor(mapper, server), file, replace=replace)
+        keys = BackupKeys.from_env(st.environment())
+        result = run_restore(mapper, file, server=server, keys=keys, replace=replace)
     if json_:
         emit_json(
             {

@@ -66,7 +66,7 @@ from keyspace.core.crypto import fingerprint
 from keyspace.core.model import ModelSpec
 from keyspace.core.programs import Call, ErrorReply, Program, ScanBatch, scan_batches
 from keyspace.core.registry import Registry, default_registry
-from keyspace.errors import BackupError, KeyspaceError
+from keyspace.errors import BackupError
 from keyspace.ops.plan import OnServer, Plan, drive, for_each
 
 MAGIC = b"KSBACKUP\n"
@@ -394,6 +394,8 @@ def backup_plan(
     secret = keys.sealing()
     if path.is_dir():
         raise BackupError(f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise BackupError(f"{path.parent}: no such folder")
     if path.exists() and not force:
         raise BackupError(f"{path} already exists; nothing was overwritten (pass force=True)")
     patterns, keep = _patterns(models, match, registry)
@@ -583,6 +585,13 @@ def _records(path: Path, keys: BackupKeys) -> Iterator[tuple[int, bytes, int, by
                 yield from _parse_records(payload)
             except struct.error:
                 raise BackupError(f"{path}: a record frame is damaged") from None
+
+
+def records(path: str | Path, *, keys: BackupKeys | None = None) -> Iterator[tuple[bytes, int, bytes]]:
+    """(key, pttl at backup time, DUMP payload) of every record, in order, each frame authenticated as it
+    is read.  Whole-file checks (trailer, counts, repeats) are :func:`verify`'s: call it first."""
+    for _, key, pttl, dump in _records(Path(path), keys or BackupKeys.load()):
+        yield key, pttl, dump
 
 
 def verify(path: str | Path, *, keys: BackupKeys | None = None) -> dict[str, Any]:
@@ -783,4 +792,4 @@ def restore(
     )
 
 
-__all__ = ["BackupError", "BackupKeys", "KeyspaceError", "backup", "restore", "verify"]
+__all__ = ["BackupError", "BackupKeys", "KeyDigests", "backup", "records", "restore", "verify"]

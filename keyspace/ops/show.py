@@ -1,10 +1,11 @@
 """``keyspace show KEY``: one key, decoded, with the stored form of each secret (values masked).
 
-A corrupt record does not abort: the description names the key and says why
-(a 200 KB JSON nested too deeply, a hash field that is not UTF-8, ...).  The
-secrets are classified once (keyspace.ops.census) and the record decoded from
-those verdicts; a secret that cannot be read is shown as its form, never as a
-value.  Runs on Mapper and AsyncMapper (a plan, keyspace.ops.plan).
+A record of the wrong type or a corrupt one (a 200 KB JSON nested too deeply,
+a hash field that is not UTF-8, ...) raises WrongType / CorruptValue naming the
+model and the key.  The secrets are classified once (keyspace.ops.census) and
+the record decoded from those verdicts; a secret that cannot be read (no key,
+undecryptable, suspicious) is shown as its stored form, never as a value, and
+the rest of the record is still shown.  Runs on Mapper and AsyncMapper (a plan, keyspace.ops.plan).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from keyspace.core.model import ModelSpec
 from keyspace.core.programs import Call, Program
 from keyspace.core.registry import Registry, default_registry
 from keyspace.core.secret import reveal as reveal_value
+from keyspace.errors import CorruptValue, WrongType
 from keyspace.ops import census as cz
 from keyspace.ops.plan import OnServer, Plan, drive
 from keyspace.ops.record import read_record
@@ -52,7 +54,11 @@ def describe_program(
         return out
     read = yield from read_record(spec, key, values, keyring)
     out["secret_forms"] = read.forms
-    if read.error:
+    if read.problem == "wrong_type":
+        raise WrongType(expected=spec.redis_type, actual=out["redis_type"], model=spec.name, key=key)
+    if read.problem == "corrupt":
+        raise CorruptValue(read.error, model=spec.name, key=key)
+    if read.error:  # only secrets whose plaintext is unknown kept the record from decoding
         out["error"] = read.error
         return out
     instance = read.instance
