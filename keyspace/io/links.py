@@ -32,14 +32,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE, ConnectionState
 from redis.retry import Retry
 
 from keyspace.io.breaker import CircuitBreaker
 from keyspace.io.budgets import Timeouts
 
 log = logging.getLogger("keyspace.health")
-USED = ConnectionState.USED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +198,16 @@ def url_pool_kwargs(
 
 
 def in_use(pool: Any) -> int:
-    """Connections currently handed out by a redis-py pool (sync or asyncio), by its public count."""
-    counts = pool.get_connection_count()  # [(count, attributes)] for idle and used
-    return sum(n for n, attributes in counts if attributes.get(DB_CLIENT_CONNECTION_STATE) == USED)
+    """Connections currently handed out by a redis-py pool (sync or asyncio), by its public count.
+
+    (``get_connection_count`` is public on both pools in the redis-py this is
+    tested with, 8.1; older asyncio pools lack it.)
+    """
+    from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE, ConnectionState
+
+    counts = pool.get_connection_count()  # [(count, attributes)] for idle and for used
+    used = ConnectionState.USED.value
+    return sum(n for n, attributes in counts if attributes.get(DB_CLIENT_CONNECTION_STATE) == used)
 
 
 def apply_budget(conn: Any, budget: float) -> None:
