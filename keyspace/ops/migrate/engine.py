@@ -84,6 +84,7 @@ class RunContext:
     hook_target: Any = None  # what a Hook's ``run`` receives (the runner's mapper)
     report: Report = field(default_factory=Report)
     keycheck: KeyCheck = field(default_factory=KeyCheck)
+    canary: str | None = None  # the canary's state, while it still has to be (re)sealed by this run
 
     def write(self, commands: list[tuple[Any, ...]]) -> Program[list[Any]]:
         """Send writes, renewing the lease first when due (LockLost stops the run before it writes)."""
@@ -235,7 +236,11 @@ def cas_batch(rc: RunContext, op: Operation, spec: ModelSpec, keys: Sequence[str
                 report.skip(kind, key)
             if decision.is_change:
                 problem = (
-                    guard(octx.keyring, secret_changes(spec, reply, decision.change))
+                    guard(
+                        octx.keyring,
+                        secret_changes(spec, reply, decision.change),
+                        allow_plaintext=op.decrypts and octx.allow_plaintext,
+                    )
                     if op.changes_values
                     else None
                 )
@@ -254,8 +259,7 @@ def cas_batch(rc: RunContext, op: Operation, spec: ModelSpec, keys: Sequence[str
         if not writes:
             return
         if op.encrypts:
-            assert octx.keyring is not None  # the runner requires a key for operations that encrypt
-            rc.keycheck.ensure(octx.keyring)
+            yield from before_encrypting(rc)
         results = yield from rc.write([op.write(spec, key, d) for key, d in writes])
         retry: list[str] = []
         for (key, decision), result in zip(writes, results, strict=True):
@@ -320,15 +324,34 @@ def key_guard(rc: RunContext, specs: Sequence[ModelSpec]) -> Program[None]:
             rc.report.note(f"`up` would refuse: {problem}")
             return
         raise MigrationError(problem)
-    if rc.dry_run or canary.state == "current":
-        return
+    if canary.state != "current":
+        rc.canary = canary.state  # sealed just before the first encrypting write (see before_encrypting)
+
+
+def before_encrypting(rc: RunContext) -> Program[None]:
+    """Before a batch of encrypting writes: the wrong-key check, then the canary if still due.
+
+    The canary is (re)sealed only once the evidence of the run so far says the key
+    is right, right before the first value is encrypted under it.
+    """
+    keyring = rc.octx.keyring
+    assert keyring is not None  # the runner requires a key for operations that encrypt
+    rc.keycheck.ensure(keyring)
+    if rc.canary is not None and not rc.dry_run:
+        yield from seal(rc)
+
+
+def seal(rc: RunContext) -> Program[None]:
+    keyring = rc.octx.keyring
+    assert keyring is not None
     yield from rc.write([seal_canary(keyring)])
-    if canary.state == "absent":
+    if rc.canary == "absent":
         rc.report.note(f"wrote the key canary under key {keyring.current_fingerprint}")
     else:
         rc.report.note(
             f"resealed the key canary under key {keyring.current_fingerprint} (it was under a retired key)"
         )
+    rc.canary = None
 
 
 # --- running operations -------------------------------------------------------------------------------
@@ -395,6 +418,8 @@ def run_operations(rc: RunContext, operations: Sequence[Operation]) -> Program[R
         for spec in specs:
             for template in spec.templates:
                 yield from scan_part(rc, index, op, spec, template, saved)
+    if rc.canary == "old" and not rc.dry_run:
+        yield from seal(rc)  # nothing needed encrypting: the canary still moves to the current key
     return rc.report
 
 

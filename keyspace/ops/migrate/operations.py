@@ -160,6 +160,7 @@ class Operation:
     description = ""
     needs_key = False
     encrypts = False
+    decrypts = False  # stores secrets in plaintext by design (only with allow_plaintext)
     reversible = False
     changes_values = True
 
@@ -365,6 +366,7 @@ class DecryptFields(_SecretFields):
     """Turn encrypted values back into plaintext (the down of EncryptFields; needs ``allow_plaintext``)."""
 
     description = "decrypt encrypted secrets back to plaintext"
+    decrypts = True
     misfit_problems = frozenset({*VERIFIED_FORMS, "undecryptable", "suspicious"})
 
     def targets(self, octx: OperationContext) -> list[ModelSpec]:
@@ -678,7 +680,7 @@ class PerItem(Operation):
             status, migrated, prefs = item.replies
             if migrated or status != b"running":
                 return None                                # done before, or nothing to move
-            symbol = dict(zip(prefs[::2], prefs[1::2])).get(b"symbol") if prefs else None
+            symbol = prefs.get(b"symbol")              # raw replies: HGETALL is a dict of bytes
             if not symbol:
                 return Skip("no_symbol", blocking=False)
             uid, s = item.values["user_id"], symbol.decode()

@@ -400,13 +400,19 @@ class Runner:
 
         return self._locked("migrate stamp", body)
 
-    def run_operations(self, operations: Sequence[Operation], *, run_id: str, purpose: str = "") -> Any:
+    def run_operations(
+        self, operations: Sequence[Operation], *, run_id: str, purpose: str = "", dry_run: bool = False
+    ) -> Any:
         """Run operations outside any migration (locked, checkpointed under ``run_id``, resumable).
 
-        A complete run (every key seen) clears its checkpoint, so the next run starts afresh.
+        A complete run (every key seen) clears its checkpoint, so the next run starts
+        afresh.  ``dry_run``: what it would do (counts, conflicts, samples); writes
+        nothing and takes no lock.
         """
         for op in operations:
             self._require_key(op)
+        if dry_run:
+            return self._run(run_operations(self._context(run_id, dry_run=True), operations))
 
         def body(lease: Lease) -> Program[Report]:
             report = yield from run_operations(self._context(run_id, lease=lease), operations)
@@ -415,21 +421,23 @@ class Runner:
 
         return self._locked(purpose or run_id, body)
 
-    def rotate_keys(self) -> Any:
+    def rotate_keys(self, *, dry_run: bool = False) -> Any:
         """Re-encrypt every secret that needs a retired key, under ENCRYPTION_KEY (locked, resumable).
 
         The checkpoint belongs to the target key: a run interrupted towards another
         key is discarded (a note says so) and the rotation starts from the beginning.
         """
-        return self.run_operations([RotateKeys()], run_id=ROTATE_RUN, purpose="rotate-keys")
+        return self.run_operations([RotateKeys()], run_id=ROTATE_RUN, purpose="rotate-keys", dry_run=dry_run)
 
-    def apply_ttl_policy(self, models: Sequence[str] | None = None) -> Any:
+    def apply_ttl_policy(self, models: Sequence[str] | None = None, *, dry_run: bool = False) -> Any:
         """Give keys without an expiry their model's TTL (EXPIRE … NX; persistent and ``keep`` untouched).
 
         An operation to run at any time (``keyspace ttl apply``): for a model added
         after migration 0002 was applied, or keys an old writer left without expiry.
         """
-        return self.run_operations([ApplyTtlPolicy(models)], run_id=TTL_RUN, purpose="ttl apply")
+        return self.run_operations(
+            [ApplyTtlPolicy(models)], run_id=TTL_RUN, purpose="ttl apply", dry_run=dry_run
+        )
 
     def verify(self) -> Any:
         """Classify every secret of every model with ``Encrypted`` fields; ok only when all are current.

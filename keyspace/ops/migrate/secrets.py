@@ -148,9 +148,19 @@ def _utf8(value: Any) -> bytes | None:
 
 
 def guard(
-    keyring: Keyring | None, changes: Iterable[tuple[FieldSpec, bytes | None, bytes | None]]
+    keyring: Keyring | None,
+    changes: Iterable[tuple[FieldSpec, bytes | None, bytes | None]],
+    *,
+    allow_plaintext: bool = False,
 ) -> str | None:
-    """Why the write must be refused (read equivalence broken), or None.  Never shows a value."""
+    """Why the write must be refused, or None.  Never shows a value.
+
+    Refused: a new value the application would read as another secret (read
+    equivalence), a new value not in one layer of the declared form, and - unless
+    the operation decrypts by design and ``allow_plaintext`` was given - a secret
+    stored in plaintext where it was encrypted (the application reads a plaintext
+    the same, so read equivalence alone would let a transform decrypt secrets).
+    """
     for f, old, new in changes:
         if keyring is None:
             return f"field {f.name!r}: no ENCRYPTION_KEY to check the secret it would change"
@@ -164,6 +174,9 @@ def guard(
         problem = read_equivalence_problem(keyring, old, new, f.envelope)
         if problem:
             return f"field {f.name!r}: {problem}"
+        decrypted = new and keyring.classify(new, f.envelope).kind == "plaintext"
+        if decrypted and not allow_plaintext and keyring.classify(old, f.envelope).kind != "plaintext":
+            return f"field {f.name!r}: the write would store an encrypted secret in plaintext"
     return None
 
 
