@@ -20,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from keyspace.core import programs as commands
 from keyspace.core.codec import CodecContext, PlaintextPolicy
 from keyspace.core.crypto import Keyring
-from keyspace.core.model import KeyspaceModel, ModelSpec
+from keyspace.core.model import KeyspaceModel, ModelSpec, TtlPolicy
 from keyspace.errors import (
     CircuitOpen,
     KeyspaceError,
@@ -96,10 +96,12 @@ class _Operations:
     def _servers(self) -> tuple[str, ...]:
         raise NotImplementedError
 
-    def ttl_policy(self, model: type[KeyspaceModel] | ModelSpec) -> int | None:
-        """The TTL in force for a model: the deployment's override, else the declared TTL."""
+    def ttl_policy(self, model: type[KeyspaceModel] | ModelSpec) -> TtlPolicy:
+        """The TTL in force for a model: the deployment's override, else the declared TTL
+        (seconds, None = persistent, or "keep" = never changed: see keyspace.core.model)."""
         spec = model if isinstance(model, ModelSpec) else _spec(model)
-        return self.ttl_overrides.get(spec.name, spec.ttl)
+        found: TtlPolicy = self.ttl_overrides.get(spec.name, spec.ttl)  # type: ignore[arg-type]
+        return found
 
     # reads
     def get(self, model: type[M], **key_values: Any) -> Any:
