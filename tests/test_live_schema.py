@@ -269,3 +269,47 @@ def test_invalid_ids_are_refused_with_the_field_named() -> None:
     with pytest.raises(KeyspaceError) as info:
         models.SymbolStatus.__keyspace__.key_texts({"user_id": UID, "symbol": "BTC:USDT"})
     assert info.value.field == "symbol" and "BTC:USDT" not in str(info.value)
+
+
+def test_the_dataset_counts_every_key_it_writes(live: tuple[Mapper, Any]) -> None:
+    """``keyspace seed`` reports sum(counts) + bad keys as the number of keys written."""
+    mapper, app = live
+    celery = mapper.clients["celery"]
+    data = seed(
+        app, celery, users=31, keyring=Keyring(KEY), old_keyring=Keyring(OLD_KEY), secret_forms="live"
+    )
+    assert sum(data.counts.values()) + len(data.bad_keys) == app.dbsize() + celery.dbsize()
+    assert data.plaintext_count == len(data.plaintext_keys)
+    for name in data.counts:
+        assert hasattr(models, name), name
+
+
+def test_an_unrecorded_dataset_keeps_nothing_per_key(live: tuple[Mapper, Any]) -> None:
+    _, app = live
+    data = seed(app, None, users=40, keyring=Keyring(KEY), secret_forms="live", record=False, bad_keys=False)
+    assert not (data.secrets or data.stored or data.forms or data.plaintext_keys or data.legacy_running)
+    assert data.plaintext_count > 0 and data.counts["UserApiKeys"] >= 40
+
+
+def test_the_dataset_writes_in_flat_memory(redis_url: str) -> None:
+    """Pipelined in batches with nothing kept per user: nothing is retained, and three times the
+    users peak below twice the memory (the peak is one batch plus garbage awaiting collection)."""
+    import gc
+    import tracemalloc
+
+    app = redis.Redis.from_url(redis_url)
+
+    def measure(users: int) -> tuple[int, int]:
+        app.flushall()
+        gc.collect()
+        tracemalloc.start()
+        seed(app, None, users=users, keyring=None, secret_forms="live", record=False, batch=100)
+        gc.collect()
+        retained, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return retained, peak
+
+    (kept_small, small), (kept_large, large) = measure(900), measure(2700)
+    app.flushall()
+    assert kept_large < 100_000 and kept_large < kept_small + 50_000, (kept_small, kept_large)
+    assert large < small * 2, (small, large)

@@ -69,6 +69,7 @@ class Dataset:
     legacy_running: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
     legacy_stopped: list[str] = field(default_factory=list)
     grid_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    plaintext_count: int = 0  # API-key hashes with a plaintext secret (counted even when not recorded)
 
     def add(self, model: str, n: int = 1) -> None:
         self.counts[model] = self.counts.get(model, 0) + n
@@ -79,23 +80,33 @@ class Dataset:
 
 
 class _Writer:
-    """A pipeline flushed every ``batch`` commands: memory stays flat for any number of users."""
+    """Raw commands in a pipeline flushed every ``batch`` commands: memory stays flat for any user count."""
 
     def __init__(self, client: Any, batch: int) -> None:
         self.pipe = client.pipeline(transaction=False)
         self.batch = batch
         self.pending = 0
 
-    def __getattr__(self, name: str) -> Any:
-        command = getattr(self.pipe, name)
+    def command(self, *args: Any) -> None:
+        self.pipe.execute_command(*args)
+        self.pending += 1
+        if self.pending >= self.batch:
+            self.flush()
 
-        def call(*args: Any, **kwargs: Any) -> None:
-            command(*args, **kwargs)
-            self.pending += 1
-            if self.pending >= self.batch:
-                self.flush()
+    def set(self, key: str, value: Any, ex: int | None = None) -> None:
+        self.command("SET", key, value, *(("EX", ex) if ex else ()))
 
-        return call
+    def hset(self, key: str, mapping: dict[str, Any]) -> None:
+        self.command("HSET", key, *(x for pair in mapping.items() for x in pair))
+
+    def sadd(self, key: str, *members: str) -> None:
+        self.command("SADD", key, *members)
+
+    def rpush(self, key: str, *items: str) -> None:
+        self.command("RPUSH", key, *items)
+
+    def expire(self, key: str, seconds: int) -> None:
+        self.command("EXPIRE", key, seconds)
 
     def flush(self) -> None:
         if self.pending:
@@ -149,6 +160,7 @@ def seed(
     keyring: Keyring | None = None,
     old_keyring: Keyring | None = None,
     secret_forms: SecretForms = "simple",
+    record: bool = True,
     bad_keys: bool = True,
     seed_value: int = 7,
     batch: int = 2000,
@@ -159,7 +171,9 @@ def seed(
     without a ``keyring``); the rest are ``enc_v1:`` tokens under ``keyring``.  With
     ``secret_forms="live"`` a share of those is stored instead as the other live
     forms (under ``old_keyring`` when given, mixed, nested, bare, suspicious) and a
-    Telegram-id hash is added for every seventh user.
+    Telegram-id hash is added for every seventh user.  ``record=False`` keeps no
+    per-key record (secrets, stored forms, plaintext keys, legacy users): for
+    benchmarks with millions of users, whose memory then stays flat.
     """
     rng = random.Random(seed_value)
     data = Dataset(users=users)
@@ -201,11 +215,14 @@ def seed(
             epoch, kr, _ = _kst(rng)
             mapping.update(uid=uid, last_update_time=str(epoch), last_update_time_kr=kr)
         w.hset(key, mapping=mapping)
-        data.secrets[key] = secrets
-        data.stored[key] = stored
-        data.forms[key] = forms
-        if "plaintext" in forms.values():
-            data.plaintext_keys.append(key)
+        plain_key = "plaintext" in forms.values()
+        data.plaintext_count += plain_key
+        if record:
+            data.secrets[key] = secrets
+            data.stored[key] = stored
+            data.forms[key] = forms
+            if plain_key:
+                data.plaintext_keys.append(key)
         data.add("UserApiKeys")
 
     live_forms = ["current"] * 6 + ["mixed", "nested", "bare", "suspicious"]
@@ -268,8 +285,9 @@ def seed(
             if status == "running":
                 w.set(f"user:{uid}:task_id", task_id)
                 data.add("UserTaskId")
-                data.legacy_running[uid] = (symbol, prefs.get("timeframe"), task_id)
-            else:
+                if record:
+                    data.legacy_running[uid] = (symbol, prefs.get("timeframe"), task_id)
+            elif record:
                 data.legacy_stopped.append(uid)
             if i % 16 == 0:  # the Telegram-keyed legacy copy
                 w.set(f"user:{tg}:trading:status", status)
@@ -311,7 +329,7 @@ def seed(
             data.add("SignalBotTaskId")
 
         if i % 3 == 0:  # GRID (GRID/database/redis_database.py:918-945)
-            _grid(w, rng, data, "okx", uid if i % 2 else str(i), tg)
+            _grid(w, rng, data, "okx", uid if i % 2 else str(i), tg, record)
     w.flush()
 
     for exchange in ("okx", "binance"):
@@ -321,8 +339,8 @@ def seed(
         )
         w.expire(f"{exchange}:default_settings", GRID_TTL)
         data.add("GridDefaultSettings")
-        members = [okx_uid(i) if i % 2 else str(i) for i in range(3, users + 1, 3)] or ["0"]
-        w.sadd(f"{exchange}:user_ids", *(members if exchange == "okx" else ["0"]))
+        if exchange != "okx" or users < 3:  # okx's members were added with each GRID user
+            w.sadd(f"{exchange}:user_ids", "0")
         w.expire(f"{exchange}:user_ids", GRID_TTL)
         data.add("GridUserIds")
     w.flush()
@@ -452,7 +470,9 @@ def _positions(w: _Writer, rng: random.Random, data: Dataset, uid: str, symbol: 
     data.add("TrailingStop")
 
 
-def _grid(w: _Writer, rng: random.Random, data: Dataset, exchange: str, user_id: str, tg: str) -> None:
+def _grid(
+    w: _Writer, rng: random.Random, data: Dataset, exchange: str, user_id: str, tg: str, record: bool
+) -> None:
     """GRID's save_user mapping, plaintext secrets, on both hashes with the 30-day TTL."""
     secrets = {
         "api_key": f"grid-{rng.getrandbits(64):016x}",
@@ -475,10 +495,12 @@ def _grid(w: _Writer, rng: random.Random, data: Dataset, exchange: str, user_id:
         "last_updated_time": iso,
         "telegram_id": tg,
     }
+    w.sadd(f"{exchange}:user_ids", user_id)  # the set's 30-day expiry is set after the loop
     for key in (f"{exchange}:user:{user_id}", f"{exchange}:user:{user_id}:key"):
         w.hset(key, mapping=mapping)
         w.expire(key, GRID_TTL)
-        data.grid_secrets[key] = secrets
+        if record:
+            data.grid_secrets[key] = secrets
     data.add("GridUser")
     data.add("GridUserKey")
 
