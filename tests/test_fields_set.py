@@ -473,3 +473,49 @@ def test_grid_records_written_by_the_application_read_back(mapper: Mapper, raw: 
     mapper.save(got)
     assert raw.hget("t:okx:user:7", "running") == b"0" and raw.hget("t:okx:user:7", "stop_loss") == b"None"
     assert raw.ttl("t:okx:user:7") > 2591000
+
+
+def test_a_read_instance_equals_a_built_one_through_copies_and_pickles(
+    mapper: Mapper, raw: redis.Redis
+) -> None:
+    import copy
+    import pickle
+
+    raw.set("t:user:1:session", '{"token": "t", "scopes": []}')
+    got = mapper.get(TSession, user_id=1)
+    built = TSession(user_id=1, token="t")
+    for other in (got, copy.copy(got), copy.deepcopy(got), pickle.loads(pickle.dumps(got)), got.model_copy()):
+        assert other == built  # the stored text it was read from is not part of its value
+        other.token = "u"
+        mapper.save(other)  # ... but it is what a save patches
+        assert raw.get("t:user:1:session") == b'{"token":"u","scopes":[]}'
+        raw.set("t:user:1:session", '{"token": "t", "scopes": []}')
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_json_deeper_than_the_limit_is_refused_both_ways(mapper: Mapper, raw: redis.Redis) -> None:
+    from keyspace.core.codec import MAX_JSON_DEPTH
+
+    # readable by json.loads, but pydantic cannot serialize it: it would crash the next save or dump
+    raw.set("t:user:3:settings", json.dumps({"k": nested(MAX_JSON_DEPTH + 50)}))
+    with pytest.raises(CorruptValue):
+        mapper.get(TSettings, user_id=3)
+    raw.hset(POS, mapping={"size": "1", "meta": json.dumps({"k": nested(MAX_JSON_DEPTH + 50)})})
+    with pytest.raises(CorruptValue) as info:
+        mapper.get(TPosition, **KEY)
+    assert info.value.field == "meta"
+    raw.delete(POS)
+    for too_deep in (MAX_JSON_DEPTH + 50, 900):  # what could not be read back is never written
+        with pytest.raises(ValidationFailed):
+            mapper.save(TSettings(user_id=4, k=nested(too_deep)))
+        with pytest.raises(ValidationFailed):
+            mapper.save(TPosition(**KEY, size=1, meta={"k": nested(too_deep)}))
+    assert raw.exists("t:user:4:settings", POS) == 0
+    mapper.save(TSettings(user_id=4, k=nested(MAX_JSON_DEPTH - 10)))
+    assert mapper.get(TSettings, user_id=4).k == nested(MAX_JSON_DEPTH - 10)

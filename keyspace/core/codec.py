@@ -29,6 +29,10 @@ memory is the whole document.
 Reading turns bytes back into text/JSON and lets pydantic validate the whole
 instance once; any failure becomes an error naming model, key and field: a stored text that
 is not in the field's form (``" 1 "`` in a number, ``"yes"`` in a bool) is ``CorruptValue``.
+JSON nested more than :data:`MAX_JSON_DEPTH` levels is ``CorruptValue`` on read (one bad record:
+bulk reads and scans still return every good one) and ``ValidationFailed`` on write — pydantic
+cannot serialize much deeper, so such a value would crash the next save, dump or CLI output.
+NaN and infinity are refused on write everywhere (typed fields, JSON-valued fields, free-form extras).
 """
 
 from __future__ import annotations
@@ -132,9 +136,18 @@ def encode_value(
         return ctx.require_keyring(model, key, fs.name).seal(data, fs.envelope)
     if fs.json:
         try:
-            return dumps(jsonable)
-        except ValueError:  # NaN / infinity have no JSON spelling
+            text = dumps(jsonable)
+        except (ValueError, RecursionError):  # NaN / infinity have no JSON spelling
             pass
+        else:
+            if not too_deep(jsonable, len(text)):
+                return text
+            raise ValidationFailed(
+                f"cannot store a value nested more than {MAX_JSON_DEPTH} levels deep (unreadable)",
+                model=model,
+                key=key,
+                field=fs.name,
+            )
         # Raised outside the handler: the error being handled (which may quote the value)
         # never rides along as __context__.
         raise ValidationFailed(
@@ -173,13 +186,43 @@ def decode_value(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, ke
         raise CorruptValue(problem, model=model, key=key, field=fs.name)
     if fs.json:
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except ValueError:
             problem = "stored value is not valid JSON"
         except RecursionError:
             problem = "stored value is JSON nested too deeply to read"
+        else:
+            if not too_deep(value, len(text)):
+                return value
+            problem = f"stored value is JSON nested more than {MAX_JSON_DEPTH} levels deep"
         raise CorruptValue(problem, model=model, key=key, field=fs.name)
     return text
+
+
+# JSON nested deeper than this is refused on read (CorruptValue): pydantic cannot serialize much
+# deeper (about 254 levels), and Python's own json module gives up near the recursion limit, so a
+# deeper value could be read but then crash the next save, dump or CLI output.  Real documents
+# are a few levels deep.
+MAX_JSON_DEPTH = 200
+
+
+def too_deep(value: Any, size: int) -> bool:
+    """Whether a parsed JSON value nests deeper than MAX_JSON_DEPTH (``size``: its text length).
+
+    Free for short texts (depth d needs 2d characters); otherwise one walk over the containers.
+    """
+    if size <= 2 * MAX_JSON_DEPTH:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
 
 
 def _decrypt(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, key: str) -> bytes:
@@ -351,7 +394,7 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
                 pairs += [name, text if text is not None else value if type(value) is str else to_text(value)]
     special = [n for n in spec.special_names if n in chosen]
     if special:
-        dumped = obj.model_dump(mode="json", include=set(special))
+        dumped = _dump(obj, key, include=set(special))
         for name in special:
             fs = spec.value_fields[name]
             value = values[name]
@@ -373,6 +416,17 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
                     pairs.append(name)
                     pairs.append(extra_text(spec, key, name, value))
     return pairs, deletes
+
+
+def _dump(obj: KeyspaceModel, key: str, **which: Any) -> dict[str, Any]:
+    """pydantic's JSON-mode dump; a value it cannot serialize (nested ~255 deep) is ValidationFailed."""
+    try:
+        return obj.model_dump(mode="json", **which)
+    except (ValueError, RecursionError):
+        pass  # the serializer's error stays out of the chain
+    raise ValidationFailed(
+        "cannot encode: a value nested too deeply to serialize", model=obj.__keyspace__.name, key=key
+    )
 
 
 _EXTRA_SCALARS = (str, int, float, bool)
@@ -423,6 +477,8 @@ def decode_json(
         problem = "stored document is not valid JSON"
     except RecursionError:
         problem = "stored document is JSON nested too deeply to read"
+    if not problem and too_deep(doc, len(reply)):
+        problem = f"stored document is JSON nested more than {MAX_JSON_DEPTH} levels deep"
     if problem:  # raised outside the handler: the parser's error quotes the document
         raise CorruptValue(problem, model=spec.name, key=key)
     if not isinstance(doc, dict):
@@ -458,7 +514,7 @@ def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
     if raw is None:
         doc: dict[str, Any] = dict(get_unknown(obj) or {})
         extras = obj.__pydantic_extra__ or {}
-        doc.update(obj.model_dump(mode="json", exclude=set(spec.key_fields) | set(extras)))
+        doc.update(_dump(obj, key, exclude=set(spec.key_fields) | set(extras)))
         doc.update(extras)  # as given: JSON-valued extras are stored as they are
         doc.update(_secret_values(obj, spec, spec.secret_fields, key, ctx))
         return _encode_doc(spec, doc, key)
@@ -470,7 +526,7 @@ def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
     declared = [n for n in changed if n in spec.value_fields]
     plain = [n for n in declared if not spec.value_fields[n].secret]
     if plain:
-        doc.update(obj.model_dump(mode="json", include=set(plain)))
+        doc.update(_dump(obj, key, include=set(plain)))
     doc.update(_secret_values(obj, spec, [n for n in declared if n not in plain], key, ctx))
     doc.update({n: extras[n] for n in changed if n in extras})
     return _encode_doc(spec, doc, key)
@@ -492,9 +548,17 @@ def _secret_values(
 
 def _encode_doc(spec: ModelSpec, doc: dict[str, Any], key: str) -> str:
     try:
-        return spec.dumps(doc)
-    except (ValueError, TypeError):
-        pass  # NaN/infinity, or a value JSON cannot hold; the error (quoting it) stays unchained
+        text = spec.dumps(doc)
+    except (ValueError, TypeError, RecursionError):
+        pass  # NaN/infinity, too deep, or a value JSON cannot hold; the error (quoting it) stays unchained
+    else:
+        if not too_deep(doc, len(text)):
+            return text
+        raise ValidationFailed(
+            f"cannot store a document nested more than {MAX_JSON_DEPTH} levels deep (unreadable)",
+            model=spec.name,
+            key=key,
+        )
     raise ValidationFailed(
         "cannot encode the document: NaN, infinity or a value JSON cannot hold", model=spec.name, key=key
     )
@@ -522,7 +586,7 @@ def encode_scalar(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | st
         raise ValidationFailed(
             "a string model's value may not be None", model=spec.name, key=key, field=fs.name
         )
-    dumped = obj.model_dump(mode="json", include={fs.name})[fs.name]
+    dumped = _dump(obj, key, include={fs.name})[fs.name]
     return encode_value(fs, dumped, raw, ctx, spec.name, key, spec.dumps)
 
 
@@ -547,7 +611,7 @@ def encode_members(obj: KeyspaceModel, key: str, ctx: CodecContext) -> list[byte
     spec = obj.__keyspace__
     element = spec.element
     assert element is not None
-    dumped = obj.model_dump(mode="json", include={element.name})[element.name]
+    dumped = _dump(obj, key, include={element.name})[element.name]
     return [encode_value(element, item, item, ctx, spec.name, key, spec.dumps) for item in dumped]
 
 

@@ -399,6 +399,13 @@ class _State(dict[str, Any]):
     __hash__ = None  # type: ignore[assignment]
 
 
+def _rewrap(obj: Any) -> Any:
+    private = obj.__pydantic_private__
+    if private and not isinstance(private, _State):
+        object.__setattr__(obj, "__pydantic_private__", _State(private))
+    return obj
+
+
 def get_unknown(obj: BaseModel) -> dict[str, Any] | None:
     """The undeclared fields read from Redis with ``obj`` (None when there were none)."""
     private = obj.__pydantic_private__
@@ -530,12 +537,23 @@ class KeyspaceModel(BaseModel):
         """A copy; ``update`` values are validated like assignments (pydantic's own
         ``model_copy`` stores them unvalidated, so a secret would stay a plain str)."""
         copy = super().model_copy(deep=deep)
-        private = copy.__pydantic_private__
-        if private and not isinstance(private, _State):
-            object.__setattr__(copy, "__pydantic_private__", _State(private))  # pydantic copies a plain dict
+        _rewrap(copy)
         for name, value in (update or {}).items():
             setattr(copy, name, value)
         return copy
+
+    # pydantic's copy, deepcopy and unpickling rebuild the private state as a plain dict: keep
+    # it a _State, so that == keeps ignoring the stored text an instance was read from.
+
+    def __copy__(self) -> Self:
+        return _rewrap(super().__copy__())
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        return _rewrap(super().__deepcopy__(memo))
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        _rewrap(self)
 
     def mark_set(self, *names: str) -> Self:
         """Mark fields as set, so that save writes them (every value field, and the extras, when
