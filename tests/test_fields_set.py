@@ -414,6 +414,13 @@ def test_nan_and_infinity_are_refused_everywhere(mapper: Mapper, raw: redis.Redi
     with pytest.raises(ValidationFailed):
         mapper.update(TSettings, user_id=7, nested={"v": float("nan")})
     assert raw.get(SETTINGS) == b"{}" and raw.exists(POS, "t:user:1:prefs", "t:user:1:settings") == 0
+    raw.set(SETTINGS, '{"leverage": 10, "ratio": NaN}')  # what json.dumps writes for nan: not JSON
+    with pytest.raises(CorruptValue):
+        mapper.get(TSettings, user_id=7)
+    raw.hset(POS, mapping={"size": "1", "meta": '{"x": Infinity}'})
+    with pytest.raises(CorruptValue) as info:
+        mapper.get(TPosition, **KEY)
+    assert info.value.field == "meta"
 
 
 @pytest.mark.parametrize("value", [{"a": 1}, [1, 2], (1,), {1, 2}])

@@ -186,7 +186,7 @@ def decode_value(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, ke
         raise CorruptValue(problem, model=model, key=key, field=fs.name)
     if fs.json:
         try:
-            value = json.loads(text)
+            value = loads(text)
         except ValueError:
             problem = "stored value is not valid JSON"
         except RecursionError:
@@ -197,6 +197,15 @@ def decode_value(fs: FieldSpec, stored: bytes, ctx: CodecContext, model: str, ke
             problem = f"stored value is JSON nested more than {MAX_JSON_DEPTH} levels deep"
         raise CorruptValue(problem, model=model, key=key, field=fs.name)
     return text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("NaN and infinity are not JSON")  # json.dumps writes them unless allow_nan=False
+
+
+def loads(text: str | bytes) -> Any:
+    """Strict JSON: ``NaN``/``Infinity`` (Python's json.dumps default output, not JSON) are refused."""
+    return json.loads(text, parse_constant=_no_constant)
 
 
 # JSON nested deeper than this is refused on read (CorruptValue): pydantic cannot serialize much
@@ -470,7 +479,7 @@ def decode_json(
         return None
     problem = ""
     try:
-        doc = json.loads(_as_bytes(reply))
+        doc = loads(_as_bytes(reply))
     except UnicodeDecodeError:
         problem = "stored document is not valid UTF-8"
     except ValueError:
@@ -521,7 +530,7 @@ def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
     changed = [n for n in obj.__pydantic_fields_set__ if n not in spec.key_adapters]
     if not changed:
         return raw  # byte for byte what was read
-    doc = json.loads(raw)  # parsed once already when it was read
+    doc = loads(raw)  # parsed once already when it was read
     extras = obj.__pydantic_extra__ or {}
     declared = [n for n in changed if n in spec.value_fields]
     plain = [n for n in declared if not spec.value_fields[n].secret]
