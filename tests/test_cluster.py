@@ -68,7 +68,7 @@ def test_hash_tag_puts_one_users_keys_in_one_slot(cluster_url: str, rc: redis.Re
     assert sorted(t.order for t in mapper.scan(Tagged, uid=7)) == list(range(20))
     assert rc.hget("tag:user:{7}:order:3", "qty") == b"3"
     # the TradingBoost models keep their legacy names: no braces
-    assert models.UserApiKeys(okx_uid=okx_uid(1), api_key="a", api_secret="b", passphrase="c").redis_key == (
+    assert models.UserApiKeys(user_id=okx_uid(1), api_key="a", api_secret="b", passphrase="c").redis_key == (
         f"user:{okx_uid(1)}:api:keys"
     )
 
