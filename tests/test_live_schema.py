@@ -313,3 +313,28 @@ def test_the_dataset_writes_in_flat_memory(redis_url: str) -> None:
     app.flushall()
     assert kept_large < 100_000 and kept_large < kept_small + 50_000, (kept_small, kept_large)
     assert large < small * 2, (small, large)
+
+
+def test_stats_on_the_live_dataset_find_no_key_of_no_model(live: tuple[Mapper, Any]) -> None:
+    """`keyspace stats`: every key belongs to a model; the bad keys are counted as what they are."""
+    from keyspace.ops.inspect import collect_stats
+
+    mapper, app = live
+    data = seed(
+        app,
+        mapper.clients["celery"],
+        users=60,
+        keyring=Keyring(KEY),
+        old_keyring=Keyring(OLD_KEY),
+        secret_forms="live",
+    )
+    stats = collect_stats(mapper).as_dict()
+    assert stats["unowned"] == {} or set(stats["unowned"].values()) == {0}
+    rows = {row["model"]: row for row in stats["models"]}
+    assert sum(r["fails_key_types"] for r in rows.values()) == list(data.bad_kinds.values()).count(
+        "key_types"
+    )
+    assert rows["UserApiKeys"]["wrong_type"] == 1 and rows["UserSettings"]["corrupt"] == 1
+    assert rows["UserApiKeys"]["undecryptable"] >= 1
+    # the TTL policies agree with what the writers did (keep = no opinion)
+    assert {name: r["ttl_mismatch"] for name, r in rows.items() if r["ttl_mismatch"]} == {}

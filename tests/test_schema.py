@@ -124,3 +124,13 @@ def test_schema_json_and_ttl_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CliRunner().invoke(app, ["schema"]).exit_code == 2
     monkeypatch.setenv("KEYSPACE_TTL_OVERRIDES", "UserSession=soon")
     assert CliRunner().invoke(app, ["schema"]).exit_code == 2
+
+
+def test_the_key_guide_marks_deprecated_families_and_names_id_kinds() -> None:
+    guide = (ROOT / "docs" / "keyspace.md").read_text()
+    for model in models.DEPRECATED:
+        assert f"- **{model.__name__}** — Deprecated:" in guide, model.__name__
+    assert "- **UserApiKeys** — Exchange API keys; id: OKX uid or Telegram id; secrets: enc_v1" in guide
+    assert (
+        "- **GridUser** — GRID's user record (HASH); id: GRID user id; secrets: plaintext by policy" in guide
+    )
