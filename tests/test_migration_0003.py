@@ -91,26 +91,31 @@ def test_a_half_done_user_is_redone_and_a_done_one_is_not(legacy: tuple[Mapper, 
     assert not app.exists(f"user:{done_uid}:symbol:{done_symbol}:timeframe")
 
 
-def test_the_mapper_hook_makes_the_same_moves(legacy: tuple[Mapper, redis.Redis, Any]) -> None:
-    """The fallback for a keyspace without the per-item operation decides the same way."""
-    import importlib.util
-    from pathlib import Path
+def test_a_telegram_keyed_legacy_user_moves_under_its_own_id(legacy: tuple[Mapper, redis.Redis, Any]) -> None:
+    """The script kept the legacy key's id as it was, a Telegram id too (status_ids_settings §3 step 2)."""
+    mapper, app, _ = legacy
+    app.set("user:123456780:trading:status", "running")
+    app.hset("user:123456780:preferences", mapping={"symbol": "SOL-USDT-SWAP"})
+    app.set("user:123456781:trading:status", "running")
+    app.hset("user:123456781:preferences", mapping={"symbol": "BTC/USDT:USDT"})  # no key can hold it
+    report = Runner(mapper).up()[MIGRATION]
+    assert report.ok and report.ignored["bad_symbol"] >= 1  # a tally (SCAN may return a key twice)
+    assert mapper.members(m.ActiveSymbols, user_id="123456780") == {"SOL-USDT-SWAP"}
+    assert app.get("user:123456780:symbol:SOL-USDT-SWAP:timeframe") == b"1m"
+    assert not app.exists("user:123456781:active_symbols")
 
-    from keyspace import Report
 
-    path = Path(__file__).resolve().parent.parent / "migrations" / "0003_multi_symbol_status.py"
-    spec = importlib.util.spec_from_file_location("tb_0003", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    mapper, app, data = legacy
-    report = Report()
-    module._hook(mapper, report)
-    assert report.changed == len(data.legacy_running) and report.ignored["no_symbol"] >= 1
+def test_up_on_a_cluster_writes_the_marker_last_across_slots(cluster_url: str) -> None:
+    client = redis.RedisCluster.from_url(cluster_url)
+    client.flushall()
+    keyring = Keyring(generate_key())
+    data = seed(client, None, users=24, plaintext_share=1.0, keyring=keyring, bad_keys=False)
+    mapper = Mapper.from_url(cluster_url, cluster=True, keyring=keyring)
+    report = Runner(mapper).up()[MIGRATION]
+    assert report.ok and report.changed == len(data.legacy_running)
     for uid, (symbol, timeframe, _task) in data.legacy_running.items():
         assert mapper.members(m.ActiveSymbols, user_id=uid) == {symbol}
-        assert app.get(f"user:{uid}:symbol:{symbol}:timeframe").decode() == (timeframe or "1m")
-        assert float(app.get(f"user:{uid}:symbol:{symbol}:started_at")) > 1.7e9
-    again = Report()
-    module._hook(mapper, again)
-    assert again.changed == 0
+        assert mapper.get(m.SymbolTimeframe, user_id=uid, symbol=symbol).timeframe == (timeframe or "1m")
+    mapper.close()
+    client.flushall()
+    client.close()
