@@ -2,7 +2,8 @@
 
 Importing this package registers every model in ``keyspace.default_registry``.
 Modules by area: ``ids`` (id maps), ``api_keys``, ``trading`` (per-symbol state),
-``positions`` (the position hash, its side keys, order monitoring), ``settings``,
+``positions`` (the position hash, its side keys, order monitoring), ``monitoring``
+(short-lived loop and notification keys), ``market`` (collector data), ``settings``,
 ``signal_bots``, ``grid``, ``celery``, ``deprecated`` (families the application
 no longer uses, kept so that operators can find and migrate them).
 """
@@ -12,6 +13,27 @@ from models.celery import CeleryQueue, CeleryTaskMeta
 from models.deprecated import EntryPrice, ScriptApiKeys, TradingStatus, UserSession
 from models.grid import GridDefaultSettings, GridJob, GridRequestBody, GridUser, GridUserIds, GridUserKey
 from models.ids import ActiveTraders, OkxUidToTelegram, TelegramOkxUid, UserIdentifierCache
+from models.market import (
+    Candles,
+    CandlesWithIndicators,
+    ContractSpecifications,
+    ContractSpecsLastUpdate,
+    CurrentCandle,
+    CurrentCandleWithIndicators,
+    LatestCandle,
+    MonitorHeartbeat,
+    Ticker,
+)
+from models.monitoring import (
+    AlgoCheck,
+    BreakEvenMoveNotification,
+    CandleDataAlertSent,
+    OrderCount,
+    OrderStatusCache,
+    PrevOrders,
+    TelegramMessageQueue,
+    TelegramProcessingFlag,
+)
 from models.positions import (
     BreakEvenNotification,
     ClosedOrders,
@@ -178,6 +200,25 @@ ALL_MODELS = tuple(
         WsOrderNotification,
         OpenOrders,
         ClosedOrders,
+        # monitoring and notifications
+        OrderCount,
+        AlgoCheck,
+        OrderStatusCache,
+        PrevOrders,
+        CandleDataAlertSent,
+        BreakEvenMoveNotification,
+        TelegramMessageQueue,
+        TelegramProcessingFlag,
+        # market data
+        Candles,
+        CandlesWithIndicators,
+        LatestCandle,
+        CurrentCandle,
+        CurrentCandleWithIndicators,
+        Ticker,
+        MonitorHeartbeat,
+        ContractSpecifications,
+        ContractSpecsLastUpdate,
         # signal bots
         SignalBots,
         SignalBotSymbol,

@@ -328,9 +328,29 @@ def seed(
             data.add("SignalBotStartedAt")
             data.add("SignalBotTaskId")
 
+        if i % 13 == 0:  # a queued Telegram message (HYPERRSI/src/bot/telegram_message.py:271)
+            w.rpush(f"telegram:message_queue:{uid}", json.dumps({"message": "포지션 진입 알림"}))
+            data.add("TelegramMessageQueue")
+
         if i % 3 == 0:  # GRID (GRID/database/redis_database.py:918-945)
             _grid(w, rng, data, "okx", uid if i % 2 else str(i), tg, record)
     w.flush()
+
+    # the collector's market data and the monitor's heartbeat (status_ids_settings §6)
+    for sym in SYMBOLS:
+        for tf in TIMEFRAMES[:2]:
+            candles = [
+                json.dumps({"timestamp": 1_735_689_600_000 + n * 60_000, "close": 100.0 + n})
+                for n in range(3)
+            ]
+            w.rpush(f"candles:{sym}:{tf}", *candles)
+            w.set(f"latest:{sym}:{tf}", candles[-1])
+            data.add("Candles")
+            data.add("LatestCandle")
+        w.set(f"ws:okx:tickers:{sym}", json.dumps({"instId": sym, "last": "100.5"}))
+        data.add("Ticker")
+    w.set("ws:position_monitor:heartbeat", "1735689600.5", ex=120)
+    data.add("MonitorHeartbeat")
 
     for exchange in ("okx", "binance"):
         w.hset(
