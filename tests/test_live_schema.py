@@ -338,3 +338,21 @@ def test_stats_on_the_live_dataset_find_no_key_of_no_model(live: tuple[Mapper, A
     assert rows["UserApiKeys"]["undecryptable"] >= 1
     # the TTL policies agree with what the writers did (keep = no opinion)
     assert {name: r["ttl_mismatch"] for name, r in rows.items() if r["ttl_mismatch"]} == {}
+
+
+def test_a_catch_all_template_next_to_the_live_families_is_refused() -> None:
+    """Why the guide's GridUserData (``{exchange}:user:{user_id}:{name}``) is gone: it would claim
+    ``okx:user:42:key`` (GridUserKey) as well; the registry refuses such a pair when it is declared."""
+    from keyspace import AnyModel, Registry, TemplateError
+
+    registry = Registry()
+    for model in models.ALL_MODELS:
+        registry.add(model.__keyspace__)
+
+    class GridUserData(AnyModel, key="{exchange}:user:{user_id}:{name}", register=False):
+        exchange: models.Exchange
+        user_id: models.GridUserId
+        name: str
+
+    with pytest.raises(TemplateError, match="GridUserKey"):
+        registry.add(GridUserData.__keyspace__)
