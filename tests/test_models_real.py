@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -104,9 +103,7 @@ def test_round_trip(
     mapper.save(obj)
     assert obj.redis_key == key
     assert app.type(key).decode() == rtype
-    if ttl is None:
-        assert app.ttl(key) == -1
-    elif ttl == -1:  # TTL keep: a new key has none
+    if ttl is None or ttl == -1:  # persistent, or TTL keep (a new key has none)
         assert app.ttl(key) == -1
     else:
         assert ttl - 5 < app.ttl(key) <= ttl

@@ -1,4 +1,4 @@
-"""The TradingBoost schema: every key of the seed guide resolves to exactly one model; the key guide is current."""
+"""The TradingBoost schema: every guide key resolves to exactly one model; the key guide is current."""
 
 from __future__ import annotations
 
