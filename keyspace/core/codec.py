@@ -401,7 +401,7 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
             else:
                 text = fs.dump(value) if fs.dump is not None else None
                 pairs += [name, text if text is not None else value if type(value) is str else to_text(value)]
-    special = [n for n in spec.special_names if n in chosen]
+    special = [n for n in spec.special_names if n in chosen] if spec.special_names else None
     if special:
         dumped = _dump(obj, key, include=set(special))
         for name in special:

@@ -307,10 +307,14 @@ class FieldForm:
             what = "an integer as str(int) writes it" if base == "int" else "a number as Python writes it"
 
             def number(value: Any) -> Any:
-                if type(value) is str and not well_formed(value):
-                    if value in none_texts:
-                        return None
-                    raise _refuse(f"not {what} (no spaces, '_', '+', leading zeros or hex)")
+                if type(value) is str:
+                    # the commonest stored form first, inline: plain digits (this runs on every read)
+                    if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+                        return value
+                    if not well_formed(value):
+                        if value in none_texts:
+                            return None
+                        raise _refuse(f"not {what} (no spaces, '_', '+', leading zeros or hex)")
                 return value
 
             return number

@@ -186,6 +186,7 @@ class ModelSpec:
     channel: KeyTemplate | None = None  # invalidation channel, rendered from the key fields
     channel_payload: str = "key"
     open: bool = False  # extra="allow": undeclared fields are ordinary (free-form) attributes
+    _encrypted: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def redis_type(self) -> str:
@@ -213,7 +214,10 @@ class ModelSpec:
 
     @property
     def encrypted_fields(self) -> tuple[str, ...]:
-        return tuple(n for n, f in self.value_fields.items() if f.encrypted)
+        found = self._encrypted
+        if found is None:  # computed once (read on every save: the partial-secret-write check)
+            found = self._encrypted = tuple(n for n, f in self.value_fields.items() if f.encrypted)
+        return found
 
     @property
     def masked_fields(self) -> tuple[str, ...]:

@@ -400,9 +400,14 @@ def ttl_arg(policy: TtlPolicy) -> int | str:
 _ttl_arg = ttl_arg  # the earlier name
 
 
+_QUIET: list[str] = ["", ""]  # no channel (never mutated)
+
+
 def _publish(spec: ModelSpec, texts: Mapping[str, str], key: str) -> list[str]:
-    found = spec.channel_for(texts, key)
-    return ["", ""] if found is None else [found[0], found[1]]
+    if spec.channel is None:
+        return _QUIET
+    channel, payload = spec.channel_for(texts, key)  # type: ignore[misc]
+    return [channel, payload]
 
 
 def per_slot(
