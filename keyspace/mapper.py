@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import redis
 import redis.asyncio
@@ -41,6 +41,9 @@ from keyspace.io.links import (
     async_link,
     sync_link,
 )
+
+if TYPE_CHECKING:
+    from keyspace.io.settings import Settings
 
 M = TypeVar("M", bound=KeyspaceModel)
 _UNSET: Any = object()
@@ -401,7 +404,11 @@ class _MapperBase(_Operations):
         """A mapper configured from the environment and ``.env`` (see keyspace.io.settings)."""
         from keyspace.io.settings import Settings
 
-        settings = Settings.load(env)  # None: the environment plus .env
+        return cls.from_settings(Settings.load(env), **options)  # None: the environment plus .env
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> Self:
+        """A mapper for loaded settings (``Settings.load(env_file=...)`` reads another .env)."""
         merged = {**settings.mapper_options(), **options}
         link_options = settings.link_options()
         if connection.is_memory(settings.app_url()):

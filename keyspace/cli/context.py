@@ -8,11 +8,9 @@ imported before a command asks for it, so ``keyspace --help`` works anywhere.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 import typer
@@ -105,29 +103,6 @@ class CliState:
             project.require_models()
         return project.load_models()
 
-    @contextmanager
-    def exported(self) -> Iterator[None]:
-        """The project's configuration in os.environ while a command runs.
-
-        TODO(ops-engine): run_doctor builds its own Runner, which discovers the
-        project from os.environ; once the engines take a Project, drop this.
-        """
-        project = self.project()
-        saved = {name: os.environ.get(name) for name in PROJECT_VARIABLES}
-        os.environ["KEYSPACE_MODELS"] = ",".join(project.models)
-        os.environ["KEYSPACE_MIGRATIONS"] = ",".join(f"{loc.name}={loc.path}" for loc in project.migrations)
-        os.environ.pop("KEYSPACE_PROJECT", None)
-        if project.root is not None:
-            os.environ["KEYSPACE_PROJECT"] = str(project.root)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
     # --- the servers --------------------------------------------------------------------
 
     def mapper(self, url: str | None = None, celery_url: str | None = None) -> Mapper:
@@ -135,8 +110,10 @@ class CliState:
         from keyspace.mapper import Mapper
 
         settings = self.settings()
-        if url is None and celery_url is None and self.env_file is None:
-            return Mapper.from_env()  # ./.env and the environment, exactly as the application reads them
+        if url is None and celery_url is None:
+            # the settings' servers (./.env or --env-file, and the environment), with their
+            # credentials and TLS options, health checks and all
+            return Mapper.from_settings(settings)
         if url is None:
             url = _app_url(settings)
             if celery_url is None and not url.startswith("memory:"):
@@ -193,11 +170,8 @@ class CliState:
 
 
 def _app_url(settings: Settings) -> str:
-    """The app server's URL carrying the settings' password and CA file (only ever given to redis-py).
-
-    TODO(ops-engine): Mapper.from_env reads ./.env only; a Mapper.from_settings(settings)
-    would make this unnecessary.
-    """
+    """The app server's URL carrying the settings' password and CA file (only ever given to redis-py),
+    for a command given --celery-url alone: the app server still comes from the settings."""
     url = settings.app_url()
     if url.startswith("memory:"):
         return url
@@ -221,12 +195,3 @@ def state(ctx: typer.Context | None) -> CliState:
     if not isinstance(root.obj, CliState):
         root.obj = CliState()
     return root.obj
-
-
-def executor(mapper: Mapper, server: str) -> Callable[[Any], list[Any]]:
-    """The raw command executor of one server (backup, restore and info send commands through it).
-
-    TODO(ops-engine): the operator engines are becoming programs on the public
-    mapper API; until then this is the one place the CLI reaches into the mapper.
-    """
-    return mapper._executors[server]  # see the TODO above

@@ -60,7 +60,6 @@ def demo(
     st = state(ctx)
     registry = st.registry(require=True)
     specs = [s for _, members in group_by_module(registry, st.project().models) for s in members]
-    ctx.with_resource(st.exported())  # the tour's doctor and runner find the same project
     console = Console(highlight=False, markup=False)  # data is printed as it is
     keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data
     mapper = ctx.with_resource(Mapper.from_url(url, keyring=keyring))
@@ -85,8 +84,12 @@ def demo(
         console.print(f"  the key, generated from the key fields: {spec.render(spec.key_texts(values))}")
         field = spec.encrypted_fields[0]
         raw = mapper.clients[spec.server].hget(key, field) or b""
-        preview = raw[:12].decode(errors="replace") if isinstance(raw, bytes) else str(raw)[:12]
-        console.print(f"  secrets are masked in memory; stored encrypted: HGET … {field} -> {preview}… ")
+        stored = raw if isinstance(raw, bytes) else str(raw).encode()
+        form = keyring.classify(stored, spec.envelope).kind  # never the value: it may be plaintext
+        console.print(
+            f"  secrets are masked in memory; HGET … {field} holds {len(stored)} bytes, stored form: {form}"
+            + (f" ({spec.envelope} + Fernet token)" if form == "current" and spec.envelope else "")
+        )
         mapper.save(instance)
         console.print(f"mapper.save(...) wrote {', '.join(instance.redis_keys())} (encrypted)")
 
@@ -166,7 +169,7 @@ def demo(
     console.rule("8. keyspace doctor, then keyspace migrate up, then doctor again")
 
     def doctor() -> None:
-        checks = run_doctor(mapper)
+        checks = run_doctor(mapper, project=st.project())
         shown = [c for c in checks if c.name in DOCTOR_CHECKS] or checks
         for check in shown:
             console.print(f"  {check.status:>4}  {check.name}: {check.message}")

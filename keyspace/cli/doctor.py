@@ -34,8 +34,8 @@ def doctor(
 
     st = state(ctx)
     st.registry()
-    with st.exported(), st.mapper(url, celery_url) as mapper:
-        checks = run_doctor(mapper, okx_uid=okx_uid, sample=sample)
+    with st.mapper(url, celery_url) as mapper:
+        checks = run_doctor(mapper, user=okx_uid, sample=sample, project=st.project())
     if json_:
         emit_json([c.as_dict() for c in checks])
     else:

@@ -7,10 +7,12 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from keyspace.cli.context import executor, state
+from keyspace.cli.context import state
 from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json, stdout
+from keyspace.core.programs import Call, ErrorReply, Program
+from keyspace.errors import ServerError
 
 app = typer.Typer()
 
@@ -33,22 +35,29 @@ def parse_info(raw: Any) -> dict[str, Any]:
     return out
 
 
+def _info_program() -> Program[list[Any]]:
+    """INFO of each wanted section, then the keyspace section, in one round trip."""
+    replies = yield Call([("INFO", part) for part in WANTED] + [("INFO", "keyspace")])
+    for reply in replies:
+        if isinstance(reply, ErrorReply):
+            raise ServerError(f"INFO failed: {reply}")
+    return list(replies)
+
+
 @app.command("info", cls=KeyspaceCommand, epilog=exit_codes_epilog("info"))
 def info(ctx: typer.Context, url: Url = None, celery_url: CeleryUrl = None, json_: Json = False) -> None:
     """Server, memory, clients and keyspace of the app and the celery server."""
     st = state(ctx)
     result: dict[str, Any] = {}
     with st.mapper(url, celery_url) as mapper:
-        servers = ["app"] if mapper.links["celery"] is mapper.links["app"] else ["app", "celery"]
+        servers = ["app"] if mapper.same_server("app", "celery") else ["app", "celery"]
         for name in servers:
-            execute = executor(mapper, name)
+            replies = mapper.run(_info_program(), server=name)
             section: dict[str, Any] = {}
-            for part, fields in WANTED.items():
-                (raw,) = execute([("INFO", part)])
+            for (_part, fields), raw in zip(WANTED.items(), replies, strict=False):
                 parsed = parse_info(raw)
                 section.update({f: parsed.get(f) for f in fields})
-            (raw,) = execute([("INFO", "keyspace")])
-            section["keyspace"] = {k: v for k, v in parse_info(raw).items() if k.startswith("db")}
+            section["keyspace"] = {k: v for k, v in parse_info(replies[-1]).items() if k.startswith("db")}
             result[name] = section
     if json_:
         emit_json(result)
