@@ -76,6 +76,12 @@ EXIT_CODES: dict[str, dict[int, str]] = {
         FAILED: "damaged file (nothing restored), keys exist (no --replace), server error",
         USAGE: f"no such file, {CONFIG}",
     },
+    "ttl apply": {
+        OK: "every key of a TTL model has an expiry",
+        FAILED: "keys skipped (listed)",
+        USAGE: f"unknown model, {CONFIG}",
+        LOCKED: "lock held",
+    },
     "rotate-keys": {
         OK: "every token under the current key",
         FAILED: "keys skipped (listed)",

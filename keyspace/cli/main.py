@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from keyspace.cli import backup, demo, doctor, info, migrate, rotate, scan, schema, seed, show, stats
+from keyspace.cli import backup, demo, doctor, info, migrate, rotate, scan, schema, seed, show, stats, ttl
 from keyspace.cli.context import CliState
 from keyspace.cli.errors import CODES
 
@@ -30,6 +30,7 @@ app = typer.Typer(
 for group in (demo, seed, schema, show, scan, stats, doctor, info, backup, rotate):
     app.add_typer(group.app)
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(ttl.app, name="ttl")
 
 
 def version_callback(value: bool) -> None:
