@@ -20,13 +20,16 @@ from keyspace import (
     AsyncMapper,
     Encrypted,
     HashModel,
+    ItemWrites,
     JsonModel,
     Keyring,
     Mapper,
     Masked,
+    PerItem,
     Registry,
     Runner,
     SetModel,
+    Skip,
     StringModel,
 )
 from tests.tradingboost_app import app_encrypt
@@ -112,6 +115,32 @@ ENCRYPT_0001 = (
     "migration = Migration(id='0001', description='encrypt', operations=[EncryptFields(models=MODELS)],\n"
     "                      down=[DecryptFields(models=MODELS)])\n",
 )
+
+
+def move_reads(key: str, values: Any) -> list[tuple[Any, ...]]:
+    user = values["user_id"]
+    return [("GET", key), ("EXISTS", f"mu:{user}:active"), ("HGETALL", f"mu:{user}:prefs")]
+
+
+def move_decide(item: Any) -> ItemWrites | Skip | None:
+    status, migrated, prefs = item.replies
+    if migrated or status != b"running":
+        return None
+    symbol = prefs.get(b"symbol")  # raw replies: HGETALL gives a dict of bytes
+    if not symbol:
+        return Skip("no_symbol", blocking=False)
+    user, s = item.values["user_id"], symbol.decode()
+    return ItemWrites(
+        steps=[
+            ("SET", f"mu:{user}:sym:{s}:status", "running"),
+            ("HSET", f"mu:{user}:sym:{s}:info", "started", repr(item.now)),
+        ],
+        done=("SADD", f"mu:{user}:active", s),
+        fields=("active",),
+    )
+
+
+PER_ITEM = PerItem("MStatus", reads=move_reads, decide=move_decide, description="per-symbol status")
 
 
 # --- stored forms, built from the application's rules --------------------------------------------

@@ -19,7 +19,7 @@ import redis
 from typer.testing import CliRunner
 
 import models
-from keyspace import HashModel, Keyring, Mapper, Runner, generate_key
+from keyspace import HashModel, Keyring, Mapper, Rekey, Runner, generate_key
 from keyspace.cli import app
 from keyspace.core.slots import slot_of
 from keyspace.io.budgets import Timeouts
@@ -127,6 +127,36 @@ def test_migration_on_the_cluster_resumes_per_node(cluster_url: str, rc: redis.R
     assert Runner(mapper).verify()["ok"]
     state = {k for k in rc.scan_iter("keyspace:*")}
     assert key_count(rc) - len(state) == before
+
+
+def test_per_item_and_rekey_across_slots_on_the_cluster(cluster_url: str, rc: redis.RedisCluster) -> None:
+    """The building blocks of schema migrations on a cluster: one item's keys in several slots, the done
+    marker written only after them; keys moved to a new id (another slot) with DUMP/RESTORE, TTL kept."""
+    from tests.migrate_support import PER_ITEM, registry
+
+    for i in range(1, 41):
+        rc.set(f"mu:{i}:status", "running")
+        rc.hset(f"mu:{i}:prefs", "symbol", f"S{i}")
+    mapper = Mapper.from_url(cluster_url, cluster=True)
+    runner = Runner(mapper, registry=registry(), batch=7)
+    report = runner.run_operations([PER_ITEM], run_id="multi")
+    assert report.ok and report.changed == 40
+    written = [f"mu:{i}:sym:S{i}:status" for i in range(1, 41)] + [f"mu:{i}:active" for i in range(1, 41)]
+    assert len({slot_of(k) for k in written}) > 40  # the items' keys really are spread over slots
+    assert all(rc.smembers(f"mu:{i}:active") == {f"S{i}".encode()} for i in range(1, 41))
+    assert runner.run_operations([PER_ITEM], run_id="multi").changed == 0
+
+    for t in range(1, 21):
+        rc.set(f"mmap:{100_000_000 + t}:uid", str(200_000_000 + t))
+        rc.hset(f"mu:{100_000_000 + t}:prefs", mapping={"symbol": f"S{t}"})
+        rc.pexpire(f"mu:{100_000_000 + t}:prefs", 900_000)
+    op = Rekey(["MPrefs"], field="user_id", id_map="mmap:{tid}:uid", source=r"1[0-9]{8}", delete_source=True)
+    moved = runner.run_operations([op], run_id="rekey")
+    assert moved.ok and moved.changed == 20
+    for t in range(1, 21):
+        new = f"mu:{200_000_000 + t}:prefs"
+        assert rc.hgetall(new) == {b"symbol": f"S{t}".encode()} and 800_000 < rc.pttl(new) <= 900_000
+        assert rc.exists(f"mu:{100_000_000 + t}:prefs") == 0
 
 
 def test_cli_stats_scan_backup_restore_doctor_on_the_cluster(

@@ -22,12 +22,12 @@ from keyspace import (
     PerItem,
     Rekey,
     Runner,
-    Skip,
     generate_key,
 )
 from keyspace.ops.migrate.state import APPLIED, LOCK, checkpoint_key
 from tests.migrate_support import (
     ENCRYPT_0001,
+    PER_ITEM,
     Flavour,
     MKeys,
     flavours,
@@ -201,32 +201,6 @@ def test_apply_ttl_policy_at_any_time_keep_and_persistent_untouched(
 # --- PerItem: several keys per item, the done marker last ---------------------------------------------
 
 
-def move_reads(key: str, values: Any) -> list[tuple[Any, ...]]:
-    user = values["user_id"]
-    return [("GET", key), ("EXISTS", f"mu:{user}:active"), ("HGETALL", f"mu:{user}:prefs")]
-
-
-def move_decide(item: Any) -> ItemWrites | Skip | None:
-    status, migrated, prefs = item.replies
-    if migrated or status != b"running":
-        return None
-    symbol = prefs.get(b"symbol")  # raw replies: HGETALL gives a dict of bytes
-    if not symbol:
-        return Skip("no_symbol", blocking=False)
-    user, s = item.values["user_id"], symbol.decode()
-    return ItemWrites(
-        steps=[
-            ("SET", f"mu:{user}:sym:{s}:status", "running"),
-            ("HSET", f"mu:{user}:sym:{s}:info", "started", repr(item.now)),
-        ],
-        done=("SADD", f"mu:{user}:active", s),
-        fields=("active",),
-    )
-
-
-PER_ITEM = PerItem("MStatus", reads=move_reads, decide=move_decide, description="per-symbol status")
-
-
 def test_per_item_writes_in_order_marker_last_idempotent(flavour: Flavour, raw: redis.Redis) -> None:
     for i in range(1, 31):
         raw.set(f"mu:{i}:status", "running" if i % 3 else "stopped")
@@ -317,6 +291,55 @@ def test_rekey_moves_families_keeping_ttls_and_never_overwrites(flavour: Flavour
     flavour.do(runner.run_operations([moved], run_id="rekey-delete"))
     assert raw.exists("mu:100000001:status", "mu:100000001:prefs") == 0  # sources deleted once copied
     assert raw.exists("mu:100000004:status") == 1  # the conflict's source is kept
+
+
+def test_batched_compare_and_set_keeps_per_key_semantics(flavour: Flavour, raw: redis.Redis) -> None:
+    """One script call for a whole batch: each key is still written only if unchanged, and a key that
+    is not a hash fails alone."""
+    from keyspace.core import scripts
+    from keyspace.core.programs import Call
+    from keyspace.ops.migrate.lua import CAS_HASH_MANY
+
+    raw.hset("h:same", mapping={"a": "1", "b": "2"})
+    raw.hset("h:changed", mapping={"a": "other"})
+    raw.set("h:string", "x")
+    raw.expire("h:same", 500)
+    args = [
+        2,
+        "a",
+        "1",
+        "1",
+        "A",
+        "b",
+        "1",
+        "2",
+        "B",
+        1,
+        "a",
+        "1",
+        "1",
+        "A",
+        1,
+        "a",
+        "1",
+        "1",
+        "A",
+        1,
+        "n",
+        "0",
+        "",
+        "N",
+    ]
+    keys = ["h:same", "h:changed", "h:string", "h:new"]
+
+    def program() -> Any:
+        (reply,) = yield Call([scripts.call(CAS_HASH_MANY, keys, args)])
+        return reply
+
+    assert flavour.do(flavour.mapper().run(program())) == [1, 0, -1, 1]
+    assert raw.hgetall("h:same") == {b"a": b"A", b"b": b"B"} and 400 < raw.ttl("h:same") <= 500
+    assert raw.hgetall("h:changed") == {b"a": b"other"} and raw.get("h:string") == b"x"
+    assert raw.hgetall("h:new") == {b"n": b"N"}
 
 
 def test_mapper_flavour_matters_not(redis_url: str) -> None:

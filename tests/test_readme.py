@@ -78,7 +78,7 @@ def test_an_applications_0001_and_the_shipped_0001_are_different_migrations(
     wallet = mapper.get(shop_models.Wallet, user_id="7")
     assert wallet.currency == "USDT" and wallet.withdraw_pin.get_secret_value() == "2468"
     assert client.hget("shop:wallet:7", "withdraw_pin") != b"2468"
-    applied = Runner(mapper).state.applied()
+    applied = Runner(mapper).applied()
     assert {"tradingboost/0001", "shop_migrations/0001"} <= set(applied)
     assert (
         Runner(mapper).pending() == []

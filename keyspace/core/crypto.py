@@ -39,8 +39,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 
+from keyspace.core.fernet import FastFernet
 from keyspace.errors import KeyConfigError
 
 Classification = Literal[
@@ -134,9 +135,9 @@ class Verdict:
         return self.layers > 0
 
 
-def _load_key(value: str, variable: str) -> Fernet:
+def _load_key(value: str, variable: str) -> FastFernet:
     try:
-        return Fernet(value.strip().encode("ascii"))
+        return FastFernet(value.strip().encode("ascii"))  # cryptography's tokens, faster (core/fernet.py)
     except (ValueError, UnicodeEncodeError, binascii.Error):
         # Never echo the value: it is (or was meant to be) a secret.
         raise KeyConfigError(
@@ -152,14 +153,13 @@ def _as_envelope(envelope: bytes | str) -> bytes:
 class Keyring:
     """The current key plus retired keys still accepted for reading."""
 
-    __slots__ = ("_current", "_multi", "_old", "current_fingerprint", "old_fingerprints")
+    __slots__ = ("_current", "_old", "current_fingerprint", "old_fingerprints")
 
     def __init__(self, current: str, old: Sequence[str] = ()) -> None:
         if not current or not current.strip():
             raise KeyConfigError("ENCRYPTION_KEY is empty")
         self._current = _load_key(current, "ENCRYPTION_KEY")
         self._old = [_load_key(k, f"ENCRYPTION_OLD_KEYS (entry {i + 1})") for i, k in enumerate(old)]
-        self._multi = MultiFernet([self._current, *self._old])
         self.current_fingerprint = fingerprint(current.strip())
         self.old_fingerprints = tuple(fingerprint(k.strip()) for k in old)
 
@@ -261,15 +261,21 @@ class Keyring:
         return [self.classify(v, envelope) for v in values]
 
     def rotate(self, token: bytes) -> bytes:
-        """Re-encrypt a bare token under the current key, keeping its timestamp."""
-        return self._multi.rotate(token)
+        """Re-encrypt a bare token under the current key, keeping its timestamp (as MultiFernet.rotate)."""
+        for fernet in (self._current, *self._old):
+            try:
+                plaintext, timestamp = fernet.open(token)
+            except (InvalidToken, TypeError, ValueError):
+                continue
+            return self._current.encrypt_at_time(plaintext, timestamp)
+        raise InvalidToken
 
     def reseal(self, stored: bytes, envelope: bytes | str = b"") -> bytes:
         """A verified single-layer value (enveloped or bare) re-encrypted under the current key,
         in the declared stored form, keeping its timestamp (MultiFernet.rotate)."""
         env = _as_envelope(envelope)
         token = stored[len(env) :] if env and stored.startswith(env) else stored
-        return env + self._multi.rotate(token)
+        return env + self.rotate(token)
 
     # --- the application's reader rule ------------------------------------------------
 
@@ -295,21 +301,27 @@ class Keyring:
 
 
 def read_equivalence_problem(
-    keyring: Keyring, old: bytes, new: bytes, envelope: bytes | str = b""
+    keyring: Keyring, old: bytes, new: bytes, envelope: bytes | str = b"", *, before: Verdict | None = None
 ) -> str | None:
     """Why writing ``new`` over ``old`` would change the secret the application reads, or None.
 
     The secret is what keyspace reads from ``old`` (the innermost plaintext:
     for a nested value that is the repair's point); the application's reader
     rule must return exactly that from ``new``, and ``new`` must be one layer
-    in the declared form (never an envelope around another token).
+    in the declared form (never an envelope around another token).  ``before``: ``old``'s
+    verdict when the caller already has it (a migration classified it to decide).
     """
-    before = keyring.classify(old, envelope)
+    if before is None:
+        before = keyring.classify(old, envelope)
     if not before.readable or before.plaintext is None:
         return f"the stored value is {before.kind}: there is no secret to keep"
     after = keyring.classify(new, envelope)
     if after.kind not in ("current", "empty", "plaintext"):
         return f"the new value would be {after.kind}, not one layer under the current key"
-    if keyring.app_read(new, envelope) != before.plaintext:
+    # For a "current" verdict the application's reader removes exactly the layer classify just
+    # verified (same envelope, same token, same key): its result is ``after.plaintext``, without
+    # decrypting the token a second time (this check runs for every value a migration writes).
+    read = after.plaintext if after.kind == "current" else keyring.app_read(new, envelope)
+    if read != before.plaintext:
         return "the application's reader would return another value than the stored secret"
     return None

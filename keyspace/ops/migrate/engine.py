@@ -31,14 +31,17 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from keyspace.core import scripts
 from keyspace.core.crypto import Keyring
 from keyspace.core.membership import classify_scanned_key, printable
 from keyspace.core.model import ModelSpec
 from keyspace.core.programs import Call, Emit, ErrorReply, Program, ScanBatch, Sleep, fetch, scan_batches
 from keyspace.core.registry import Registry
+from keyspace.core.slots import slot_of
 from keyspace.core.template import KeyTemplate
 from keyspace.errors import MigrationError
 from keyspace.ops.migrate import state
+from keyspace.ops.migrate.lua import CAS_HASH_MANY
 from keyspace.ops.migrate.report import Report
 from keyspace.ops.migrate.secrets import (
     KeyCheck,
@@ -81,6 +84,7 @@ class RunContext:
     rate: float | None = None
     sample: int = 1000
     progress: Progress | None = None
+    cluster: bool = False  # scripts over several keys are split by slot
     hook_target: Any = None  # what a Hook's ``run`` receives (the runner's mapper)
     report: Report = field(default_factory=Report)
     keycheck: KeyCheck = field(default_factory=KeyCheck)
@@ -240,6 +244,7 @@ def cas_batch(rc: RunContext, op: Operation, spec: ModelSpec, keys: Sequence[str
                         octx.keyring,
                         secret_changes(spec, reply, decision.change),
                         allow_plaintext=op.decrypts and octx.allow_plaintext,
+                        verdicts=decision.verdicts,
                     )
                     if op.changes_values
                     else None
@@ -260,7 +265,10 @@ def cas_batch(rc: RunContext, op: Operation, spec: ModelSpec, keys: Sequence[str
             return
         if op.encrypts:
             yield from before_encrypting(rc)
-        results = yield from rc.write([op.write(spec, key, d) for key, d in writes])
+        if spec.redis_type == "hash" and op.writes_hash_cas():
+            results = yield from cas_hashes(rc, writes)
+        else:
+            results = yield from rc.write([op.write(spec, key, d) for key, d in writes])
         retry: list[str] = []
         for (key, decision), result in zip(writes, results, strict=True):
             if isinstance(result, ErrorReply):
@@ -281,6 +289,39 @@ def cas_batch(rc: RunContext, op: Operation, spec: ModelSpec, keys: Sequence[str
         pending = retry
     for key in pending:
         report.skip("conflict", key)
+
+
+def cas_hashes(rc: RunContext, writes: Sequence[tuple[str, Any]]) -> Program[list[Any]]:
+    """Compare-and-set many hashes in one script call per slot (one per batch on a single server).
+
+    The same per-key semantics as CAS_HASH (see keyspace.ops.migrate.lua); a reply per key,
+    ``ErrorReply("WRONGTYPE …")`` for a key that is not a hash.
+    """
+    groups: dict[int, list[int]] = {}
+    for index, (key, _) in enumerate(writes):
+        groups.setdefault(slot_of(key) if rc.cluster else 0, []).append(index)
+    calls: list[tuple[Any, ...]] = []
+    for members in groups.values():
+        keys: list[str] = []
+        args: list[Any] = []
+        for index in members:
+            key, decision = writes[index]
+            keys.append(key)
+            args.append(len(decision.change))
+            for name, (old, new) in decision.change.items():
+                args += [name, "0", "", new] if old is None else [name, "1", old, new]
+        calls.append(scripts.call(CAS_HASH_MANY, keys, args))
+    replies = yield from rc.write(calls)
+    results: list[Any] = [None] * len(writes)
+    for members, reply in zip(groups.values(), replies, strict=True):
+        for position, index in enumerate(members):
+            if isinstance(reply, ErrorReply):
+                results[index] = reply
+            elif reply[position] == -1:
+                results[index] = ErrorReply("WRONGTYPE not a hash")
+            else:
+                results[index] = reply[position]
+    return results
 
 
 # --- the key check before anything is encrypted ---------------------------------------------------
@@ -370,10 +411,8 @@ def run_operations(rc: RunContext, operations: Sequence[Operation]) -> Program[R
     (an operation that targets no model raises MigrationError), then, when an
     operation encrypts, the key canary and a sample of the stored tokens.
     """
-    from keyspace.ops.migrate.operations import Hook
-
     keyring = rc.octx.keyring
-    targets = [[] if isinstance(op, Hook) else op.targets(rc.octx) for op in operations]
+    targets = [[] if op.hook else op.targets(rc.octx) for op in operations]
     encrypting = [
         spec for op, specs in zip(operations, targets, strict=True) if op.encrypts for spec in specs
     ]
@@ -412,7 +451,7 @@ def run_operations(rc: RunContext, operations: Sequence[Operation]) -> Program[R
     for text in notes:
         rc.report.note(text)
     for index, (op, specs) in enumerate(zip(operations, targets, strict=True)):
-        if isinstance(op, Hook):
+        if op.hook:
             yield from _run_hook(rc, index, op, saved)
             continue
         for spec in specs:

@@ -38,6 +38,7 @@ from keyspace.core.registry import Registry
 from keyspace.core.template import KeyTemplate
 from keyspace.errors import MigrationError
 from keyspace.ops.migrate.engine import OperationContext, RunContext, cas_batch, error_kind
+from keyspace.ops.migrate.lua import DELETE_IF_UNCHANGED
 from keyspace.ops.migrate.secrets import (
     VERIFIED_FORMS,
     classify_fields,
@@ -84,6 +85,7 @@ class Decision:
     fields: tuple[str, ...] = ()
     skips: tuple[str, ...] = ()
     forms: tuple[str, ...] = ()
+    verdicts: dict[str, Verdict] | None = None  # the old secrets' classifications (for the guard)
 
     @property
     def is_change(self) -> bool:
@@ -161,6 +163,7 @@ class Operation:
     needs_key = False
     encrypts = False
     decrypts = False  # stores secrets in plaintext by design (only with allow_plaintext)
+    hook = False  # runs once (Hook), instead of over a model's keys
     reversible = False
     changes_values = True
 
@@ -186,6 +189,11 @@ class Operation:
     def outcome(self, result: Any) -> str:
         """What a write's reply means: ``changed``, ``conflict`` (re-read), ``already`` or a skip kind."""
         return "changed" if result == 1 or result is True else "conflict"
+
+    def writes_hash_cas(self) -> bool:
+        """Whether ``write`` is the standard hash compare-and-set (the engine then sends a batch's
+        writes as one script call per slot, with the same per-key semantics)."""
+        return type(self).write is Operation.write
 
     def process(
         self, rc: RunContext, spec: ModelSpec, keys: list[str], misfits: list[str | bytes]
@@ -259,17 +267,20 @@ class _SecretFields(Operation):
         forms: list[str] = []
         skips: list[str] = []
         changes: dict[str, tuple[bytes, bytes]] = {}
-        for secret in found:
-            form, verdict = form_of(secret, keyring)
-            forms.append(form)
-            if verdict is None:  # masked: plaintext by policy, never touched
+        verdicts: dict[str, Verdict] = {}
+        for fs, value in found:
+            if fs.masked:  # plaintext by policy, never touched
+                forms.append("masked")
                 continue
-            new, skip = self.transform(keyring, verdict, secret.value, secret.field.envelope)
+            verdict = keyring.classify(value, fs.envelope)
+            forms.append(verdict.kind)
+            new, skip = self.transform(keyring, verdict, value, fs.envelope)
             if skip:
                 if skip not in skips:
                     skips.append(skip)
             elif new is not None:
-                changes[secret.field.name] = (secret.value, new)
+                changes[fs.name] = (value, new)
+                verdicts[fs.name] = verdict
         if not changes:
             return Decision(skips=tuple(skips), forms=tuple(forms))
         change: Any
@@ -286,7 +297,9 @@ class _SecretFields(Operation):
         else:
             ((_, new),) = changes.values()
             change = (reply, new)
-        return Decision(change=change, fields=tuple(changes), skips=tuple(skips), forms=tuple(forms))
+        return Decision(
+            change=change, fields=tuple(changes), skips=tuple(skips), forms=tuple(forms), verdicts=verdicts
+        )
 
     def inspect_misfits(self, rc: RunContext, spec: ModelSpec, misfits: list[str | bytes]) -> Program[None]:
         """Read the misfits as the model's type: one holding a secret in a problem form is reported."""
@@ -549,6 +562,7 @@ class Hook(Operation):
     """
 
     changes_values = False
+    hook = True
 
     def __init__(self, run: Callable[..., Any], description: str = "") -> None:
         self.run = run
@@ -780,19 +794,6 @@ class PerItem(Operation):
         for key, plan in alive:
             if key not in failed_marks:
                 report.change(spec.name, key, plan.fields)
-
-
-# KEYS: the source key. ARGV: its DUMP as read.  Deletes it only if it still holds exactly that.
-DELETE_IF_UNCHANGED = scripts.Script(
-    "delete_if_unchanged",
-    """
-if redis.call('DUMP', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-""",
-)
-scripts.ALL[DELETE_IF_UNCHANGED.sha] = DELETE_IF_UNCHANGED
 
 
 class Rekey(Operation):

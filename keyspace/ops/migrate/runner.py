@@ -29,7 +29,6 @@ from keyspace.ops.migrate.engine import OperationContext, RunContext, run_operat
 from keyspace.ops.migrate.loading import checksum, load_all, load_migrations
 from keyspace.ops.migrate.operations import (
     ApplyTtlPolicy,
-    Hook,
     Migration,
     Operation,
     RotateKeys,
@@ -77,7 +76,7 @@ class Runner:
         self._directory = directory
         self._locations = tuple(locations) if locations is not None else None
         self._project = project
-        self.registry = registry or default_registry
+        self.registry = registry if registry is not None else default_registry  # an empty one is falsy
         self.batch = batch
         self.rate = rate
         self.lease = lease
@@ -159,6 +158,7 @@ class Runner:
             rate=None if dry_run else self.rate,
             sample=self.sample,
             progress=None if dry_run else self.progress,
+            cluster=bool(self.mapper.ctx.cluster),
             hook_target=self.mapper,
         )
 
@@ -282,7 +282,7 @@ class Runner:
             ops = migration.operations if which == "operations" else (migration.down or ())
             for op in ops:
                 self._require_key(op)
-                if not isinstance(op, Hook):
+                if not op.hook:
                     op.targets(octx)  # raises MigrationError naming what it looked for
 
     def _require_key(self, op: Operation) -> None:

@@ -20,11 +20,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from keyspace.core.crypto import Keyring, Verdict, read_equivalence_problem
+from keyspace.core.crypto import Keyring, Verdict, read_equivalence_problem, token_shaped
 from keyspace.core.model import FieldSpec, ModelSpec
 from keyspace.core.programs import Call, ErrorReply, Program
 from keyspace.errors import MigrationError
@@ -40,13 +40,20 @@ def pairs(reply: Any) -> dict[bytes, bytes]:
     return dict(zip(reply[::2], reply[1::2], strict=True)) if reply else {}
 
 
-def _secret_specs(spec: ModelSpec) -> list[FieldSpec]:
-    return [f for f in spec.value_fields.values() if f.secret]
+_FIELDS: dict[int, tuple[ModelSpec, tuple[tuple[FieldSpec, bytes], ...]]] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSecret:
-    """One secret value as stored (``value`` is None when the field is absent)."""
+def _secret_specs(spec: ModelSpec) -> tuple[tuple[FieldSpec, bytes], ...]:
+    """The model's secret fields with their encoded names (cached: this runs for every key)."""
+    found = _FIELDS.get(id(spec))
+    if found is None or found[0] is not spec:
+        fields = tuple((f, f.name.encode()) for f in spec.value_fields.values() if f.secret)
+        found = _FIELDS[id(spec)] = (spec, fields)
+    return found[1]
+
+
+class StoredSecret(NamedTuple):
+    """One secret value as stored."""
 
     field: FieldSpec
     value: bytes
@@ -59,7 +66,7 @@ def stored_secrets(spec: ModelSpec, reply: Any) -> tuple[list[StoredSecret], str
         return [], None
     if spec.kind == "hash":
         stored = pairs(reply)
-        return [StoredSecret(f, stored[f.name.encode()]) for f in fields if f.name.encode() in stored], None
+        return [StoredSecret(f, stored[name]) for f, name in fields if name in stored], None
     if spec.kind == "json":
         try:
             doc = json.loads(reply)
@@ -68,7 +75,7 @@ def stored_secrets(spec: ModelSpec, reply: Any) -> tuple[list[StoredSecret], str
         if not isinstance(doc, dict):
             return [], "corrupt"
         out = []
-        for f in fields:
+        for f, _ in fields:
             value = doc.get(f.name)
             if value is None:
                 continue
@@ -76,7 +83,7 @@ def stored_secrets(spec: ModelSpec, reply: Any) -> tuple[list[StoredSecret], str
                 return [], "corrupt"
             out.append(StoredSecret(f, value.encode("utf-8")))
         return out, None
-    return [StoredSecret(fields[0], reply)], None
+    return [StoredSecret(fields[0][0], reply)], None
 
 
 def form_of(secret: StoredSecret, keyring: Keyring | None) -> tuple[str, Verdict | None]:
@@ -152,6 +159,7 @@ def guard(
     changes: Iterable[tuple[FieldSpec, bytes | None, bytes | None]],
     *,
     allow_plaintext: bool = False,
+    verdicts: Mapping[str, Verdict] | None = None,
 ) -> str | None:
     """Why the write must be refused, or None.  Never shows a value.
 
@@ -160,6 +168,7 @@ def guard(
     the operation decrypts by design and ``allow_plaintext`` was given - a secret
     stored in plaintext where it was encrypted (the application reads a plaintext
     the same, so read equivalence alone would let a transform decrypt secrets).
+    ``verdicts``: the old values' classifications by field, when the caller has them.
     """
     for f, old, new in changes:
         if keyring is None:
@@ -171,10 +180,12 @@ def guard(
             if kind not in ("current", "empty"):
                 return f"field {f.name!r}: a new secret would be stored as {kind}, not in the declared form"
             continue
-        problem = read_equivalence_problem(keyring, old, new, f.envelope)
+        before = verdicts.get(f.name) if verdicts else None
+        problem = read_equivalence_problem(keyring, old, new, f.envelope, before=before)
         if problem:
             return f"field {f.name!r}: {problem}"
-        decrypted = new and keyring.classify(new, f.envelope).kind == "plaintext"
+        # read equivalence passed: ``new`` is current, empty or plaintext, told apart by its shape
+        decrypted = bool(new) and (not new.startswith(f.envelope) if f.envelope else not token_shaped(new))
         if decrypted and not allow_plaintext and keyring.classify(old, f.envelope).kind != "plaintext":
             return f"field {f.name!r}: the write would store an encrypted secret in plaintext"
     return None

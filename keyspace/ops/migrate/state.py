@@ -31,7 +31,6 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -173,7 +172,7 @@ class Lease:
             )
         self.confirmed_at = time.monotonic()
 
-    def sleep(self, seconds: float) -> Generator[Call | Sleep, Any, None]:
+    def sleep(self, seconds: float) -> Program[None]:
         """Sleep (a rate limit) in pieces short enough to keep the lease renewed meanwhile."""
         piece = max(0.01, self.seconds / 4)
         while seconds > 0:
