@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from keyspace.cli.context import state
 from keyspace.cli.errors import KeyspaceCommand, exit_codes_epilog
 from keyspace.cli.options import CeleryUrl, Json, Url
 from keyspace.cli.output import emit_json, stdout, warn
+from keyspace.core.crypto import Keyring
 
 app = typer.Typer()
 
@@ -27,6 +29,15 @@ def seed(
             "--plaintext-share", min=0.0, max=1.0, help="share of API-key hashes left in legacy plaintext"
         ),
     ] = 0.3,
+    forms: Annotated[
+        str,
+        typer.Option(
+            "--secret-forms",
+            help="live: every stored form the application leaves (enc_v1 under the current key and, with "
+            "ENCRYPTION_OLD_KEYS, a retired one; mixed, nested, bare, suspicious; Telegram-id hashes); "
+            "simple: plaintext or enc_v1 only",
+        ),
+    ] = "live",
     force: Annotated[
         bool, typer.Option("--force", help="write into a database that already holds keys")
     ] = False,
@@ -41,7 +52,13 @@ def seed(
     from keyspace.testing.dataset import seed as write_dataset
 
     st = state(ctx)
-    keyring = st.settings().keyring()
+    if forms not in ("live", "simple"):
+        raise typer.BadParameter("--secret-forms is live or simple")
+    settings = st.settings()
+    keyring = settings.keyring()
+    old_keys = settings.ENCRYPTION_OLD_KEYS.get_secret_value() if settings.ENCRYPTION_OLD_KEYS else ""
+    first_old = next((k.strip() for k in old_keys.split(",") if k.strip()), None)
+    old_keyring = Keyring(first_old) if first_old else None
     if keyring is None:
         raise ConfigError(
             "ENCRYPTION_KEY is not set: seed encrypts under it (create one with `keyspace keygen`)"
@@ -60,7 +77,13 @@ def seed(
         if url is not None and celery_url is None:
             warn(f"note: Celery's keys go to {where['celery']}")
         data = write_dataset(
-            app_client, celery_client, users=users, plaintext_share=plaintext_share, keyring=keyring
+            app_client,
+            celery_client,
+            users=users,
+            plaintext_share=plaintext_share,
+            keyring=keyring,
+            old_keyring=old_keyring,
+            secret_forms=forms,  # type: ignore[arg-type]
         )
     result = {
         "users": users,
@@ -68,6 +91,10 @@ def seed(
         "counts": data.counts,
         "plaintext_api_keys": len(data.plaintext_keys),
         "bad_keys": sorted(data.bad_keys),
+        "secret_forms": forms,
+        "stored_forms": dict(
+            sorted(Counter(form for fields in data.forms.values() for form in fields.values()).items())
+        ),
         "servers": where,
         "key_fingerprint": keyring.current_fingerprint,
     }
