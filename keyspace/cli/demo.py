@@ -61,13 +61,21 @@ def demo(
     registry = st.registry(require=True)
     specs = [s for _, members in group_by_module(registry, st.project().models) for s in members]
     console = Console(highlight=False, markup=False)  # data is printed as it is
-    keyring = Keyring(generate_key())  # a throwaway key: the demo never touches real data
+    current, retired = generate_key(), generate_key()  # throwaway keys: the demo never touches real data
+    keyring = Keyring(current, [retired])  # the current key, and one being rotated out
     mapper = ctx.with_resource(Mapper.from_url(url, keyring=keyring))
     if not url.startswith("memory:") and mapper.clients["app"].dbsize():
         raise typer.BadParameter(f"refusing to seed {url}: the database is not empty")
 
     console.rule("1. a legacy dataset, written the way the old application wrote it")
-    data = seed(mapper.clients["app"], mapper.clients["celery"], users=users, keyring=keyring)
+    data = seed(
+        mapper.clients["app"],
+        mapper.clients["celery"],
+        users=users,
+        keyring=Keyring(current),
+        old_keyring=Keyring(retired),
+        secret_forms="live",  # every stored form the live application leaves behind
+    )
     console.print(
         f"{users} users, {sum(data.counts.values())} keys; {len(data.plaintext_keys)} API-key hashes "
         f"still in plaintext; {len(data.bad_keys)} deliberately bad keys"
@@ -176,13 +184,20 @@ def demo(
 
     doctor()
     reports = Runner(mapper, project=st.project()).up()
+    reported: set[str] = set(data.bad_keys)
     for mid, report in reports.items():
         console.print(f"  migrate up {mid}: changed {report.changed}, skipped {dict(report.skipped)}")
-    for bad in data.bad_keys:  # an operator's fix for what the migration reported
+        for kind, keys in report.errors.items():
+            console.print(f"    skipped ({kind}): {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}")
+            reported.update(keys)
+    # The operator's fix for what was reported: these users re-register their API keys (/setapi);
+    # here the reported keys are simply deleted, and the migration runs again.
+    for bad in sorted(reported):
         resolved = registry.resolve(bad)
         server = resolved[0].server if resolved else "app"
         mapper.clients[server].delete(bad)
-    console.print("  (the operator deletes the reported bad keys and runs up again)")
-    Runner(mapper, project=st.project()).up()
+    console.print(f"  (the operator has the {len(reported)} reported key(s) re-registered; up again)")
+    for mid, report in Runner(mapper, project=st.project()).up().items():
+        console.print(f"  migrate up {mid}: changed {report.changed}, skipped {dict(report.skipped)}")
     doctor()
     console.rule("done")
