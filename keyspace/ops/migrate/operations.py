@@ -321,9 +321,11 @@ class EncryptFields(_SecretFields):
 
     Per stored form: plaintext -> ``envelope + token`` (:meth:`Keyring.seal`); a bare token ->
     the envelope around it (:meth:`Keyring.reseal`, timestamp kept); nested -> repaired (the
-    innermost plaintext, encrypted once); current / old -> untouched (rotation is
-    :class:`RotateKeys`' job); empty -> untouched; undecryptable / suspicious -> reported,
-    untouched.  ``Masked`` fields are counted as plaintext by policy, never touched.
+    innermost plaintext, encrypted once); current -> untouched; old -> untouched (rotation is
+    :class:`RotateKeys`' job) unless ``retired=True``, which reseals it under the current key in
+    the same pass (for an application that reads with one key only); empty -> untouched;
+    undecryptable / suspicious -> reported, untouched.  ``Masked`` fields are counted as
+    plaintext by policy, never touched.
     """
 
     description = "encrypt legacy plaintext secrets into the declared stored form"
@@ -331,10 +333,22 @@ class EncryptFields(_SecretFields):
     encrypts = True
     misfit_problems = frozenset({"plaintext", "bare", "nested", "undecryptable", "suspicious"})
 
+    def __init__(self, models: Sequence[str] | None = None, *, retired: bool = False) -> None:
+        super().__init__(models)
+        self.retired = retired
+        if retired:
+            self.misfit_problems = self.misfit_problems | {"old"}
+
+    def __repr__(self) -> str:
+        suffix = ", retired=True" if self.retired else ""
+        return f"{type(self).__name__}(models={self.models!r}{suffix})"
+
     def transform(
         self, keyring: Keyring, verdict: Verdict, stored: bytes, envelope: bytes
     ) -> tuple[bytes | None, str | None]:
         kind = verdict.kind
+        if kind == "old" and self.retired:
+            return keyring.reseal(stored, envelope), None
         if kind == "plaintext":
             if not _utf8(stored):
                 return None, "corrupt"
