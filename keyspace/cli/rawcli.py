@@ -243,11 +243,12 @@ def raw_command(client: redis.Redis, args: list[str]) -> Any:
 # --- the interactive prompt ------------------------------------------------------------
 
 
-def history_file() -> Path:
+def history_file() -> Path | None:
     """The prompt's history, in the user's home (KEYSPACE_REDIS_HISTORY overrides; empty: none)."""
     override = os.environ.get("KEYSPACE_REDIS_HISTORY")
     if override is not None:
-        return Path(override)
+        # empty: no history file (Path("") would be ".", the working directory itself)
+        return Path(override) if override.strip() else None
     return Path.home() / ".keyspace_redis_history"
 
 
@@ -277,7 +278,7 @@ def recordable(line: str) -> bool:
 class History:
     """readline line editing and a persistent history that never records credentials."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self.readline: Any = None
         try:
@@ -287,7 +288,7 @@ class History:
         self.readline = readline
         readline.set_auto_history(False)  # we choose which lines are recorded
         readline.set_history_length(HISTORY_LENGTH)
-        if str(path) and path.is_file():
+        if path is not None and path.is_file():
             with contextlib.suppress(OSError):
                 readline.read_history_file(str(path))
 
@@ -296,7 +297,7 @@ class History:
             self.readline.add_history(line)
 
     def save(self) -> None:
-        if self.readline is None or not str(self.path):
+        if self.readline is None or self.path is None:
             return
         with contextlib.suppress(OSError):
             self.path.touch(mode=0o600, exist_ok=True)
