@@ -456,7 +456,9 @@ class Runner:
             op = VerifyFields()
             report = yield from run_operations(rc, [op])
             masked_specs = [
-                s for s in self.registry if s.masked_fields and not s.encrypted_fields and not s.read_only
+                s
+                for s in self.registry
+                if s.masked_fields and not s.encrypted_fields and not s.read_only and s.server == "app"
             ]
             if masked_specs:
                 masked = yield from run_operations(
