@@ -90,10 +90,25 @@ def print_report(migration_id: str, report: Any) -> None:
         f"already done {data['already']}, conflicts re-read {data['conflicts']}, "
         f"skipped {sum(data['skipped'].values())}"
     )
+    for model, forms in sorted(data.get("forms", {}).items()):  # what each family holds, by stored form
+        shown = ", ".join(f"{form} {count}" for form, count in sorted(forms.items()))
+        console.print(Text(f"  {model}: {shown}"))
     for name, count in sorted(data["by_field"].items()):
-        console.print(Text(f"  {name}: {count}"))
+        console.print(Text(f"  changed {name}: {count}"))
     for model, keys in sorted(data["samples"].items()):
         console.print(Text(f"  sample {model}: {', '.join(keys)}"))
+    for model, count in sorted(data.get("key_types", {}).items()):
+        keys = data.get("key_type_samples", {}).get(model, [])
+        console.print(
+            Text.assemble(
+                (f"  {model}: {count} key(s) fail the model's key types", "yellow"),
+                f" (e.g. {', '.join(keys[:5])})" if keys else "",
+            )
+        )
+    for what, count in sorted(data.get("ignored", {}).items()):
+        console.print(Text(f"  ignored ({what}): {count}"))
+    for note in data.get("notes", []):
+        console.print(Text(f"  note: {note}", style="yellow"))
     for kind, keys in sorted(data["errors"].items()):
         more = " …" if len(keys) > 10 else ""
         console.print(
@@ -281,6 +296,14 @@ def verify(
         console.print(Text(f"encrypted values ({counts}); current key {result['fingerprint']}"))
         for kind, keys in sorted(result["problems"].items()):
             console.print(Text.assemble((f"  {kind}", "red"), f": {', '.join(keys[:10])}"))
+        masked = result["counts"].get("masked")
+        if masked:
+            console.print(
+                Text(f"  {masked} value(s) in plaintext by policy (Masked): their readers do not decrypt")
+            )
+        canary = result.get("canary")
+        if canary:
+            console.print(Text(f"  key canary: {canary}"))
         for mid in result["modified"]:
             console.print(Text(f"  migration {mid} was modified after it was applied", style="yellow"))
         console.print("[green]verified[/green]" if result["ok"] else "[red]not verified[/red]")
