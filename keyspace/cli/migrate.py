@@ -338,6 +338,7 @@ def history(ctx: typer.Context, directory: Dir = None, json_: Json = False) -> N
 
     project = state(ctx).project()
     locations = (project.location(directory),) if directory else project.require_migrations()
+    state(ctx).registry()  # the schema first: migration scripts import the application's modules
     rows: list[dict[str, Any]] = [
         {
             "id": m.id,
