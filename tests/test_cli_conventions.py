@@ -73,7 +73,7 @@ def test_every_command_answers_dash_h_and_double_dash_help() -> None:
 
 def test_leaf_commands_document_their_exit_codes() -> None:
     for path in command_paths():
-        if path == ["migrate"]:
+        if path in (["migrate"], ["ttl"]):  # command groups
             continue
         _, out, _ = invoke(*path, "-h")
         assert "Exit codes" in out and "0" in out, path

@@ -60,7 +60,7 @@ def test_every_command_has_documented_exit_codes() -> None:
 
     documented = set(EXIT_CODES)
     for path in command_paths():
-        if path != ["migrate"]:
+        if path not in (["migrate"], ["ttl"]):  # command groups
             assert " ".join(path) in documented, path
 
 
