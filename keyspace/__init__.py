@@ -86,12 +86,23 @@ _LAZY = {
     "Runner": "keyspace.ops.migrate",
     "Report": "keyspace.ops.migrate",
     "load_migrations": "keyspace.ops.migrate",
+    "collect_stats": "keyspace.ops.stats",
+    "describe_key": "keyspace.ops.show",
+    "run_doctor": "keyspace.ops.doctor",
+    "user_check": "keyspace.ops.doctor",
+    "Check": "keyspace.ops.doctor",
+    "UserContext": "keyspace.ops.doctor",
+    "backup": "keyspace.ops.backup",
+    "restore": "keyspace.ops.backup",
+    "BackupKeys": "keyspace.ops.backup",
 }
 
 if TYPE_CHECKING:
     from keyspace.io.celery import celery_settings
     from keyspace.io.context import redis_context, redis_context_sync
     from keyspace.io.settings import Settings
+    from keyspace.ops.backup import BackupKeys, backup, restore
+    from keyspace.ops.doctor import Check, UserContext, run_doctor, user_check
     from keyspace.ops.migrate import (
         ApplyTtlPolicy,
         CopyKeys,
@@ -111,6 +122,8 @@ if TYPE_CHECKING:
         TransformValues,
         load_migrations,
     )
+    from keyspace.ops.show import describe_key
+    from keyspace.ops.stats import collect_stats
 
 
 def __getattr__(name: str) -> Any:
@@ -128,8 +141,10 @@ __all__ = [
     "ApplyTtlPolicy",
     "AsyncMapper",
     "BackupError",
+    "BackupKeys",
     "BoolText",
     "BulkReadError",
+    "Check",
     "CircuitOpen",
     "CodecContext",
     "ConfigError",
@@ -186,15 +201,22 @@ __all__ = [
     "TemplateError",
     "TransformValues",
     "UndecryptableValue",
+    "UserContext",
     "ValidationFailed",
     "WrongType",
     "__version__",
+    "backup",
     "celery_settings",
+    "collect_stats",
     "default_registry",
+    "describe_key",
     "generate_key",
     "load_migrations",
     "redis_context",
     "redis_context_sync",
+    "restore",
+    "run_doctor",
+    "user_check",
 ]
 
 # A library never decides where log records go (the application does).
