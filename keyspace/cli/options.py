@@ -74,7 +74,7 @@ def models_epilog(ctx: typer.Context, *, value_filters: bool) -> str:
         return escape(f"Models: the schema cannot be loaded ({exc}).")
     lines = [
         "Models and their key fields: give each as --FIELD VALUE "
-        "(e.g. --okx-uid 500000000000000001); | separates alternative keys."
+        "(e.g. --user-id 500000000000000001); | separates alternative keys."
     ]
     if value_filters:
         lines.append("scan also filters on any value field (e.g. --status running).")

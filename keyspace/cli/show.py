@@ -97,7 +97,7 @@ def get(
     reveal: Reveal = False,
     json_: Json = False,
 ) -> None:
-    """Like show, from the key fields: keyspace get UserApiKeys --okx-uid 500000000000000001.
+    """Like show, from the key fields: keyspace get UserApiKeys --user-id 500000000000000001.
 
     Every key field of the model is an option --FIELD VALUE (listed below).
     """
