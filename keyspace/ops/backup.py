@@ -78,6 +78,7 @@ MAX_FRAME = 600 << 20  # a DUMP payload can be up to Redis' 512 MB limit
 _INFO = b"keyspace-backup v2"
 _RECORD = struct.Struct(">QqI")  # seq, pttl, key length; then key, u32 dump length, dump
 _U32 = struct.Struct(">I")
+_FORCE = "`keyspace backup --force`, or force=True, replaces it"  # the CLI and the API both raise this
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def _publish(partial: Path, final: Path, force: bool) -> None:
         try:
             os.link(partial, final)  # fails if the name exists, atomically
         except FileExistsError:
-            raise BackupError(f"{final} already exists; nothing was overwritten (pass force=True)") from None
+            raise BackupError(f"{final} already exists; nothing was overwritten ({_FORCE})") from None
         os.unlink(partial)
     directory = os.open(final.parent, os.O_RDONLY)
     try:
@@ -397,7 +398,7 @@ def backup_plan(
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent}: no such folder")
     if path.exists() and not force:
-        raise BackupError(f"{path} already exists; nothing was overwritten (pass force=True)")
+        raise BackupError(f"{path} already exists; nothing was overwritten ({_FORCE})")
     patterns, keep = _patterns(models, match, registry)
     owner = None if mapper.same_server("app", "celery") else server
     (info,) = yield OnServer(server, _call([("INFO", "server")]))
