@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from keyspace.core import compiled
 from keyspace.core.crypto import Keyring
 from keyspace.core.encodings import STORED_FORM
 from keyspace.core.model import (
@@ -335,10 +336,35 @@ def read_error(exc: ValidationError, spec: ModelSpec, key: str) -> CorruptValue 
 # --- whole instances --------------------------------------------------------
 
 
+def _json_field(text: str) -> Any:
+    """A JSON-valued hash field's stored text, parsed as decode_value does (raises on bad input)."""
+    value = loads(text)
+    if too_deep(value, len(text)):
+        raise ValueError("too deep")
+    return value
+
+
 def decode_hash(
     spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
 ) -> KeyspaceModel | None:
-    """HGETALL reply (dict under RESP3, flat list under RESP2) -> instance; None when empty."""
+    """HGETALL reply (dict under RESP3, flat list under RESP2) -> instance; None when empty.
+
+    The model's compiled reader (keyspace.core.compiled) answers first; whatever it does not
+    expect, the generic path below decides, with the same result.
+    """
+    reader = spec._reader
+    if reader is None:
+        reader = spec._reader = compiled.hash_reader(spec, _json_field)
+    found = reader(keys, reply)
+    if found is not compiled.MISS:
+        return found  # type: ignore[no-any-return]
+    return _decode_hash(spec, key, keys, reply, ctx)
+
+
+def _decode_hash(
+    spec: ModelSpec, key: str, keys: Mapping[str, str], reply: Any, ctx: CodecContext
+) -> KeyspaceModel | None:
+    """The generic path: decode every field, then pydantic validates the record once."""
     pairs: Iterable[tuple[Any, Any]]
     if isinstance(reply, dict):
         if not reply:

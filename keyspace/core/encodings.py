@@ -281,7 +281,16 @@ class FieldForm:
         return self.bool_text.dump(value)
 
     def validator(self) -> Callable[[Any], Any] | None:
-        """The before-validator that reads the family's text strictly (None when there is no rule)."""
+        """The before-validator that reads the family's text strictly (None when there is no rule).
+
+        It is tagged ``__keyspace_form__`` (keyspace.core.compiled recognises its own, pure checks).
+        """
+        found = self._validator()
+        if found is not None:
+            found.__keyspace_form__ = self  # type: ignore[attr-defined]
+        return found
+
+    def _validator(self) -> Callable[[Any], Any] | None:
         none_texts = self.none_text.texts if self.none_text is not None else frozenset()
         base = self.base
         if self.epoch is not None:

@@ -187,6 +187,8 @@ class ModelSpec:
     channel_payload: str = "key"
     open: bool = False  # extra="allow": undeclared fields are ordinary (free-form) attributes
     _encrypted: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    _reader: Any = field(default=None, repr=False, compare=False)  # keyspace.core.compiled (lazily)
+    _key_memo: dict[str, dict[Any, str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def redis_type(self) -> str:
@@ -252,15 +254,42 @@ class ModelSpec:
                 return template.check(name, text)
         raise InvalidKeyValue("not a key field", model=self.name, field=name)
 
+    def _memo(self) -> dict[str, dict[Any, str]]:
+        """Per key field, the texts of values already validated (see ``key_texts``)."""
+        memo = self._key_memo
+        if memo is None:
+            memo = self._key_memo = {
+                name: {} for name, adapter in self.key_adapters.items() if _plain_schema(adapter.core_schema)
+            }
+        return memo
+
     def key_texts(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, str]:
         """Typed key values -> validated text, refusing names that are not key fields.
 
         A None value is skipped when the key is complete without it (an alternate key's
         field); for a partial key (a scan filter) None is refused: skipping it would turn
         the filter into a wildcard over every record.
+
+        Validating a key value is a pure function of the value when its type runs pydantic's
+        own checks only (no validator functions): the text of each str or int value already
+        validated is remembered per field (at most KEY_MEMO values, then forgotten), so the hot
+        path of get/save is one lookup.  Refused values are never remembered.
         """
         out: dict[str, str] = {}
+        memo = self._key_memo if self._key_memo is not None else self._memo()
         for name, value in values.items():
+            kind = type(value)
+            if kind is str or kind is int:
+                seen = memo.get(name)
+                if seen is not None:
+                    text = seen.get(value)
+                    if text is None:
+                        text = self.key_text(name, value)
+                        if len(seen) >= KEY_MEMO:
+                            seen.clear()
+                        seen[value] = text
+                    out[name] = text
+                    continue
             if name not in self.key_adapters:
                 raise InvalidKeyValue("not a key field of this model", model=self.name, field=name)
             if value is None:
@@ -272,13 +301,20 @@ class ModelSpec:
                     )
                 continue
             out[name] = self.key_text(name, value)
-        if not partial and not any(all(f in out for f in t.fields) for t in self.templates):
+        if partial or len(out) == len(self.key_adapters):  # every key field given: every template is
+            return out
+        if not any(all(f in out for f in t.fields) for t in self.templates):
             missing = [f for f in self.template.fields if f not in out]
             raise InvalidKeyValue("a key field is missing", model=self.name, field=missing[0])
         return out
 
     def render(self, texts: Mapping[str, str]) -> str:
         """The key for these key texts: the first template whose fields are all given."""
+        if len(self.templates) == 1:
+            try:
+                return self.templates[0].render_checked(texts)
+            except KeyError:  # a field is missing: named below
+                pass
         for template in self.templates:
             if all(f in texts for f in template.fields):
                 return template.render_checked(texts)
@@ -315,6 +351,24 @@ class ModelSpec:
             return to_text(self.key_adapters[name].validate_python(text)) == text
         except ValidationError:
             return False
+
+
+KEY_MEMO = 4096  # remembered key texts per key field (see ModelSpec.key_texts)
+_FOREIGN_SCHEMAS = frozenset(
+    {"model", "dataclass", "call", "custom-error", "is-instance", "definitions", "definition-ref"}
+)
+
+
+def _plain_schema(schema: Any) -> bool:
+    """Whether validating ``schema`` runs pydantic's own checks only (no function of anyone's)."""
+    if isinstance(schema, Mapping):
+        kind = schema.get("type")
+        if isinstance(kind, str) and (kind.startswith("function-") or kind in _FOREIGN_SCHEMAS):
+            return False
+        return all(_plain_schema(v) for k, v in schema.items() if k not in ("metadata", "serialization"))
+    if isinstance(schema, list | tuple):
+        return all(_plain_schema(v) for v in schema)
+    return not callable(schema) or isinstance(schema, type)
 
 
 def ttl_policy_name(ttl: TtlPolicy) -> Literal["fixed", "persist", "keep"]:
@@ -587,12 +641,20 @@ class KeyspaceModel(BaseModel):
         checked here."""
         spec = self.__keyspace__
         values = self.__dict__
+        memo = spec._key_memo if spec._key_memo is not None else spec._memo()
         out: dict[str, str] = {}
         for name in spec.key_fields:
             value = values[name]
             if value is None:
                 continue
-            text = value if type(value) is str else to_text(value)
+            kind = type(value)
+            if kind is str or kind is int:  # the text ModelSpec.key_texts remembered, if any
+                seen = memo.get(name)
+                text = seen.get(value) if seen is not None else None
+                if text is not None:
+                    out[name] = text
+                    continue
+            text = value if kind is str else to_text(value)
             if segment_problem(text):
                 spec._check_any(name, text)  # raises with the model and field named
             out[name] = text

@@ -12,11 +12,15 @@ caller.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import hiredis
+from redis._parsers import _AsyncHiredisParser, _HiredisParser
+from redis._parsers.hiredis import NOT_ENOUGH_DATA
+from redis._parsers.socket import SERVER_CLOSED_CONNECTION_ERROR
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -42,6 +46,150 @@ def pack(commands: Sequence[Command]) -> bytes:
 
 def _needs_script(reply: Any) -> bool:
     return isinstance(reply, ErrorReply) and reply.startswith("NOSCRIPT")
+
+
+# --- the hot path: one write, the replies read straight off hiredis -------------------------
+#
+# redis-py's ``read_response`` costs a few microseconds of Python per reply (host strings, health
+# checks, timeout scopes, one coroutine per await on asyncio); a bulk read of 500 replies paid that
+# 500 times.  ``_exchange``/``_aexchange`` do what ``send_packed_command`` plus one ``read_response``
+# per reply do, in one loop over the connection's own hiredis reader: the same replies, the same
+# errors with the same words (an error reply in place, a ConnectionError reply raised, push
+# messages handed to the parser), and on any failure the caller discards the connection.  They run
+# only on connections they understand (hiredis parser, no redis-py health check); any other
+# connection (fakeredis, the pure-Python parser) takes redis-py's path below them.
+
+
+def _reply_error(reply: BaseException) -> ErrorReply:
+    """An error reply (redis-py's parser hands it over as an exception instance) kept in place."""
+    if isinstance(reply, NoScriptError):
+        return ErrorReply(f"NOSCRIPT {reply}")
+    return ErrorReply(str(reply))
+
+
+def _write_error(exc: OSError) -> RedisConnectionError:
+    errno, message = ("UNKNOWN", exc.args[0]) if len(exc.args) == 1 else exc.args[:2]
+    return RedisConnectionError(f"Error {errno} while writing to socket. {message}.")
+
+
+def _fast_sync(conn: Any) -> bool:
+    return (
+        type(conn._parser) is _HiredisParser
+        and isinstance(conn._sock, socket.socket)  # (fakeredis has sockets of its own)
+        and not conn.health_check_interval
+    )
+
+
+def _exchange(
+    conn: Any, payload: bytes, count: int, budget: float, deadline: float
+) -> tuple[list[Any], bool]:
+    """Send ``payload`` and read ``count`` replies; (replies, whether any is an error reply).
+
+    Reads wait on the socket's own timeout (the budget); once a noticeable part of the budget is
+    spent, a read gets only the remainder (see ``_narrow``), so a round trip overshoots by at most
+    SLACK.
+    """
+    sock = conn._sock
+    parser = conn._parser
+    reader = parser._reader
+    buffer = parser._buffer
+    push = parser._hiredis_PushNotificationType
+    try:
+        sock.sendall(payload)
+    except TimeoutError:
+        raise RedisTimeoutError("Timeout writing to socket") from None
+    except OSError as exc:
+        raise _write_error(exc) from None
+    replies: list[Any] = []
+    append = replies.append
+    gets = reader.gets
+    errors = False
+    while len(replies) < count:
+        reply = gets()
+        if reply is NOT_ENOUGH_DATA:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RedisTimeoutError("budget spent")
+            if remaining < budget - SLACK:
+                _narrow(conn, remaining)
+            try:
+                got = sock.recv_into(buffer)
+            except TimeoutError:
+                raise RedisTimeoutError("Timeout reading from socket") from None
+            except OSError as exc:
+                raise RedisConnectionError(
+                    f"Error while reading from {conn._host_error()} : {exc.args}"
+                ) from None
+            if not got:
+                raise RedisConnectionError(SERVER_CLOSED_CONNECTION_ERROR)
+            reader.feed(buffer, 0, got)
+            continue
+        if isinstance(reply, Exception):
+            if isinstance(reply, RedisConnectionError):
+                raise reply
+            if isinstance(reply, ResponseError):
+                reply = _reply_error(reply)
+                errors = True
+        elif push is not None and isinstance(reply, push):
+            parser.handle_push_response(reply)
+            continue
+        elif type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+            raise reply[0]
+        append(reply)
+    return replies, errors
+
+
+def _fast_async(conn: Any) -> bool:
+    return (
+        type(conn._parser) is _AsyncHiredisParser
+        and type(conn._writer) is asyncio.StreamWriter  # (fakeredis has streams of its own)
+        and not conn.health_check_interval
+    )
+
+
+async def _aexchange(conn: Any, payload: bytes, count: int, deadline: float) -> tuple[list[Any], bool]:
+    """The asyncio twin of ``_exchange``: one timeout scope bounds the whole round trip."""
+    parser = conn._parser
+    reader = parser._reader
+    stream = parser._stream
+    size = parser._read_size
+    push = parser._hiredis_PushNotificationType
+    replies: list[Any] = []
+    append = replies.append
+    gets = reader.gets
+    errors = False
+    async with asyncio.timeout(deadline - time.monotonic()):
+        try:
+            conn._writer.write(payload)
+            await conn._writer.drain()
+        except OSError as exc:
+            raise _write_error(exc) from None
+        while len(replies) < count:
+            reply = gets()
+            if reply is NOT_ENOUGH_DATA:
+                try:
+                    data = await stream.read(size)
+                except OSError as exc:
+                    raise RedisConnectionError(
+                        f"Error while reading from {conn._host_error()} : {exc.args}"
+                    ) from None
+                if not data or not isinstance(data, bytes):
+                    raise RedisConnectionError(SERVER_CLOSED_CONNECTION_ERROR)
+                reader.feed(data)
+                continue
+            if isinstance(reply, Exception):
+                if isinstance(reply, RedisConnectionError):
+                    raise reply
+                if isinstance(reply, ResponseError):
+                    reply = _reply_error(reply)
+                    errors = True
+            elif push is not None and isinstance(reply, push):
+                await parser.handle_push_response(reply)
+                continue
+            elif type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+                raise reply[0]
+            append(reply)
+    return replies, errors
 
 
 def _script_loads(commands: Sequence[Command], replies: Sequence[Any]) -> list[Command]:
@@ -136,6 +284,10 @@ class SyncExecutor:
         self.link = link
 
     def _send(self, commands: Sequence[Command]) -> list[Any]:
+        return self._round_trip(commands)[0]
+
+    def _round_trip(self, commands: Sequence[Command]) -> tuple[list[Any], bool]:
+        """(replies, whether any is an error reply) of one batch."""
         link = self.link
         payload = pack(commands)
         kind, budget = link.timeouts.budget(commands)
@@ -159,23 +311,10 @@ class SyncExecutor:
                     conn = None
                     raise refused
                 _narrow(conn, remaining)
-            conn.send_packed_command([payload])
-            replies: list[Any] = []
-            for _ in commands:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RedisTimeoutError("budget spent")
-                # Reads run on the socket's timeout (the budget); only once a noticeable part of
-                # the budget is spent does a read get the remainder, so the whole round trip
-                # overshoots by at most SLACK.
-                if remaining < budget - SLACK:
-                    _narrow(conn, remaining)
-                try:
-                    replies.append(conn.read_response())
-                except NoScriptError as exc:
-                    replies.append(ErrorReply(f"NOSCRIPT {exc}"))
-                except ResponseError as exc:
-                    replies.append(ErrorReply(str(exc)))
+            if _fast_sync(conn):
+                replies, errors = _exchange(conn, payload, len(commands), budget, deadline)
+            else:
+                replies, errors = self._exchange_slowly(conn, payload, commands, budget, deadline)
         except BaseException as exc:  # any failure: a reply may still come, so drop the connection
             if conn is None:  # refused before sending (see _after_waiting)
                 raise
@@ -186,19 +325,47 @@ class SyncExecutor:
             raise error from None
         else:
             link.breaker.record_success()
-            return replies
+            return replies, errors
         finally:
             if conn is not None:  # closed if it failed: the pool reconnects it, never reuses the socket
                 pool.release(conn)
 
+    @staticmethod
+    def _exchange_slowly(
+        conn: Any, payload: bytes, commands: Sequence[Command], budget: float, deadline: float
+    ) -> tuple[list[Any], bool]:
+        """redis-py's own send and reads, for connections ``_exchange`` does not handle."""
+        conn.send_packed_command([payload])
+        replies: list[Any] = []
+        errors = False
+        for _ in commands:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RedisTimeoutError("budget spent")
+            # Reads run on the socket's timeout (the budget); only once a noticeable part of
+            # the budget is spent does a read get the remainder, so the whole round trip
+            # overshoots by at most SLACK.
+            if remaining < budget - SLACK:
+                _narrow(conn, remaining)
+            try:
+                replies.append(conn.read_response())
+            except NoScriptError as exc:
+                replies.append(ErrorReply(f"NOSCRIPT {exc}"))
+                errors = True
+            except ResponseError as exc:
+                replies.append(ErrorReply(str(exc)))
+                errors = True
+        return replies, errors
+
     def __call__(self, commands: Sequence[Command]) -> list[Any]:
-        replies = self._send(commands)
-        loads = _script_loads(commands, replies)
-        if loads:
-            self._send(loads)
-            again = [i for i, r in enumerate(replies) if _needs_script(r)]
-            for i, reply in zip(again, self._send([commands[i] for i in again]), strict=True):
-                replies[i] = reply
+        replies, errors = self._round_trip(commands)
+        if errors:
+            loads = _script_loads(commands, replies)
+            if loads:
+                self._send(loads)
+                again = [i for i, r in enumerate(replies) if _needs_script(r)]
+                for i, reply in zip(again, self._send([commands[i] for i in again]), strict=True):
+                    replies[i] = reply
         return replies
 
 
@@ -209,6 +376,9 @@ class AsyncExecutor:
         self.link = link
 
     async def _send(self, commands: Sequence[Command]) -> list[Any]:
+        return (await self._round_trip(commands))[0]
+
+    async def _round_trip(self, commands: Sequence[Command]) -> tuple[list[Any], bool]:
         link = self.link
         payload = pack(commands)
         kind, budget = link.timeouts.budget(commands)
@@ -231,9 +401,42 @@ class AsyncExecutor:
             finally:
                 gate.release()
         try:
+            conn = pool.take() if link.lean else None  # an idle, clean connection: no await
+            if conn is not None:
+                return await self._send_fast(pool, link, conn, payload, len(commands), kind, budget, deadline)
             return await self._send_on(pool, link, payload, commands, kind, budget, deadline, False)
         finally:
             gate.release()
+
+    @staticmethod
+    async def _send_fast(
+        pool: Any,
+        link: ServerLink,
+        conn: Any,
+        payload: bytes,
+        count: int,
+        kind: str,
+        budget: float,
+        deadline: float,
+    ) -> tuple[list[Any], bool]:
+        """The hot path: a connection taken without awaiting, one exchange, given back the same way."""
+        try:
+            if _fast_async(conn):
+                result = await _aexchange(conn, payload, count, deadline)
+            else:  # (take() hands out hiredis connections only; kept for safety)
+                conn.socket_timeout = budget
+                result = await AsyncExecutor._exchange_slowly(conn, payload, count, deadline)
+        except BaseException as exc:  # any failure or cancellation: drop the connection
+            await conn.disconnect(nowait=True)  # nowait: a frozen peer must not hold us up
+            await pool.release(conn)
+            error = _failed(link, exc, kind, budget, checkout=False)
+            if error is exc:
+                raise
+            raise error from None
+        if not pool.give(conn):
+            await pool.release(conn)
+        link.breaker.record_success()
+        return result
 
     async def _send_on(
         self,
@@ -245,7 +448,7 @@ class AsyncExecutor:
         budget: float,
         deadline: float,
         waited: bool,
-    ) -> list[Any]:
+    ) -> tuple[list[Any], bool]:
         try:
             if waited:
                 async with asyncio.timeout(deadline - time.monotonic()):
@@ -268,26 +471,10 @@ class AsyncExecutor:
                 conn.socket_timeout = remaining
             else:
                 conn.socket_timeout = budget
-            await conn.send_packed_command([payload])
-            replies: list[Any] = []
-            for _ in commands:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RedisTimeoutError("budget spent")
-                try:
-                    reply = await conn.read_response(timeout=remaining)
-                except NoScriptError as exc:
-                    replies.append(ErrorReply(f"NOSCRIPT {exc}"))
-                    continue
-                except ResponseError as exc:
-                    replies.append(ErrorReply(str(exc)))
-                    continue
-                # redis-py's asyncio read_response *returns None* when an explicit timeout
-                # passes (it raises only on socket_timeout), and a nil reply is None too.
-                # A None at or past the deadline is a timeout: the reply may still come.
-                if reply is None and time.monotonic() >= deadline:
-                    raise RedisTimeoutError("budget spent")
-                replies.append(reply)
+            if _fast_async(conn):
+                result = await _aexchange(conn, payload, len(commands), deadline)
+            else:
+                result = await self._exchange_slowly(conn, payload, len(commands), deadline)
         except BaseException as exc:  # any failure or cancellation: drop the connection
             await conn.disconnect(nowait=True)  # nowait: a frozen peer must not hold us up
             error = _failed(link, exc, kind, budget, checkout=False)
@@ -296,18 +483,49 @@ class AsyncExecutor:
             raise error from None
         else:
             link.breaker.record_success()
-            return replies
+            return result
         finally:
             await pool.release(conn)  # closed if it failed: the pool reconnects it, never reuses the socket
 
+    @staticmethod
+    async def _exchange_slowly(
+        conn: Any, payload: bytes, count: int, deadline: float
+    ) -> tuple[list[Any], bool]:
+        """redis-py's own send and reads, for connections ``_aexchange`` does not handle."""
+        await conn.send_packed_command([payload])
+        replies: list[Any] = []
+        errors = False
+        for _ in range(count):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RedisTimeoutError("budget spent")
+            try:
+                reply = await conn.read_response(timeout=remaining)
+            except NoScriptError as exc:
+                replies.append(ErrorReply(f"NOSCRIPT {exc}"))
+                errors = True
+                continue
+            except ResponseError as exc:
+                replies.append(ErrorReply(str(exc)))
+                errors = True
+                continue
+            # redis-py's asyncio read_response *returns None* when an explicit timeout
+            # passes (it raises only on socket_timeout), and a nil reply is None too.
+            # A None at or past the deadline is a timeout: the reply may still come.
+            if reply is None and time.monotonic() >= deadline:
+                raise RedisTimeoutError("budget spent")
+            replies.append(reply)
+        return replies, errors
+
     async def __call__(self, commands: Sequence[Command]) -> list[Any]:
-        replies = await self._send(commands)
-        loads = _script_loads(commands, replies)
-        if loads:
-            await self._send(loads)
-            again = [i for i, r in enumerate(replies) if _needs_script(r)]
-            for i, reply in zip(again, await self._send([commands[i] for i in again]), strict=True):
-                replies[i] = reply
+        replies, errors = await self._round_trip(commands)
+        if errors:
+            loads = _script_loads(commands, replies)
+            if loads:
+                await self._send(loads)
+                again = [i for i, r in enumerate(replies) if _needs_script(r)]
+                for i, reply in zip(again, await self._send([commands[i] for i in again]), strict=True):
+                    replies[i] = reply
         return replies
 
 

@@ -36,6 +36,7 @@ from redis.retry import Retry
 
 from keyspace.io.breaker import CircuitBreaker
 from keyspace.io.budgets import Timeouts
+from keyspace.io.pools import LeanAsyncPool, LeanBlockingPool, current_pid
 
 log = logging.getLogger("keyspace.health")
 
@@ -291,26 +292,28 @@ class ServerLink:
         self._pid = os.getpid() if fixed_pool is not None else -1
         self._fixed = fixed_pool is not None
         self._lock = threading.Lock()
+        self.lean = False  # the pool checks out without awaiting (keyspace.io.pools.LeanAsyncPool)
         self.last_health: dict[str, Any] = {}
         self._gate: Gate | None = None
         self._gate_pid = -1
 
     @property
     def pool(self) -> Any:
-        pid = os.getpid()
+        pid = current_pid()
         if self._pid != pid and not self._fixed:
             with self._lock:
                 if self._pid != pid:
                     self._pool = self._factory()
+                    self.lean = isinstance(self._pool, LeanAsyncPool)
                     self._pid = pid
         return self._pool
 
     def gate(self) -> Gate:
         """At most max_connections concurrent asyncio calls (created per process, lazily)."""
         gate = self._gate
-        if gate is None or self._gate_pid != os.getpid():
+        if gate is None or self._gate_pid != current_pid():
             gate = self._gate = Gate(self.options.max_connections)
-            self._gate_pid = os.getpid()
+            self._gate_pid = current_pid()
         return gate
 
     def record_health(self, ok: bool, latency: float | None, error: str | None = None) -> None:
@@ -324,7 +327,7 @@ class ServerLink:
 
 def sync_link(name: str, url: str, options: LinkOptions, **client_options: Any) -> ServerLink:
     def factory() -> Any:
-        return redis.BlockingConnectionPool(**url_pool_kwargs(url, options, client_options))
+        return LeanBlockingPool(**url_pool_kwargs(url, options, client_options))
 
     return ServerLink(name, factory, options)
 
@@ -334,11 +337,12 @@ def async_link(name: str, url: str, options: LinkOptions, **client_options: Any)
     # timeout on every checkout, which cost ~40% of a small GET under 100
     # concurrent tasks (measured).  The plain pool plus the link's semaphore
     # (see ServerLink.gate) gives the same "wait, then fail clearly" behaviour
-    # and only pays for the wait when the pool really is exhausted.
+    # and only pays for the wait when the pool really is exhausted.  (LeanAsyncPool is that pool
+    # with a checkout that does not await: keyspace.io.pools.)
     def factory() -> Any:
         kwargs = url_pool_kwargs(url, options, client_options, asyncio_=True)
         kwargs.pop("timeout")
-        return redis.asyncio.ConnectionPool(**kwargs)
+        return LeanAsyncPool(**kwargs)
 
     return ServerLink(name, factory, options)
 
@@ -453,13 +457,15 @@ class ClusterLink(ServerLink):
     def node_link(self, node: Any) -> ServerLink:
         link = self._nodes.get(node)
         if link is None:
-            module = redis.asyncio if self._asyncio else redis
             connections = redis.asyncio.connection if self._asyncio else redis.connection
             base = connections.SSLConnection if self.tls else connections.Connection
             kwargs = {**pool_kwargs(self.options, asyncio_=self._asyncio, base=base), **self._client_options}
+            if self._asyncio:  # the node link's gate waits for a free connection, as async_link's does
+                kwargs.pop("timeout")
 
             def factory(host: str = node.host, port: int = node.port) -> Any:
-                return module.BlockingConnectionPool(host=host, port=port, **kwargs)
+                pool = LeanAsyncPool if self._asyncio else LeanBlockingPool
+                return pool(host=host, port=port, **kwargs)
 
             link = ServerLink(f"{self.name}@{node.name}", factory, self.options)
             link.breaker = self.breaker  # one breaker for the whole cluster
