@@ -23,4 +23,6 @@ def require_empty(mapper: object, url: str) -> None:
     """Examples that seed data refuse a server that already holds keys."""
     client = mapper.clients["app"]  # type: ignore[attr-defined]
     if not url.startswith("memory:") and client.dbsize():
-        raise SystemExit(f"refusing to write example data to {url}: the database is not empty")
+        from keyspace.io.clients import redact  # a URL may carry a password: never print it
+
+        raise SystemExit(f"refusing to write example data to {redact(url)}: the database is not empty")

@@ -53,6 +53,7 @@ def demo(
     """Seed a legacy dataset and show the models at work (a throwaway key; never touches real data)."""
     from keyspace import Keyring, Mapper, WrongType, generate_key
     from keyspace.core.guide import group_by_module
+    from keyspace.io.clients import redact
     from keyspace.ops.inspect import collect_stats, describe_key, run_doctor
     from keyspace.ops.migrate import Runner
     from keyspace.testing.dataset import seed
@@ -65,7 +66,7 @@ def demo(
     keyring = Keyring(current, [retired])  # the current key, and one being rotated out
     mapper = ctx.with_resource(Mapper.from_url(url, keyring=keyring))
     if not url.startswith("memory:") and mapper.clients["app"].dbsize():
-        raise typer.BadParameter(f"refusing to seed {url}: the database is not empty")
+        raise typer.BadParameter(f"refusing to seed {redact(url)}: the database is not empty")
 
     console.rule("1. a legacy dataset, written the way the old application wrote it")
     data = seed(
