@@ -28,7 +28,23 @@ def test_seed_writes_the_dataset_under_the_configured_key(deployment: Deployment
     secret = json.loads(out)["fields"]["api_secret"]
     assert secret and secret != "**********" and secret.encode() not in stored
     code, out, _ = invoke("migrate", "verify", "--json")
-    assert json.loads(out)["counts"].get("current", 0) >= 18  # 6 users x 3 secrets, under the current key
+    counts = json.loads(out)["counts"]
+    # every stored form the seed reports is what verify finds (the live mix: current, nested, bare, …)
+    for form, count in doc["stored_forms"].items():
+        assert counts.get(form, 0) == count, (form, counts)
+    assert doc["stored_forms"]["current"] > 0
+
+
+def test_seed_simple_forms_writes_only_current_tokens(deployment: Deployment) -> None:
+    deployment.app.flushall()
+    deployment.celery.flushall()
+    code, out, err = invoke(
+        "seed", "--users", "6", "--plaintext-share", "0", "--secret-forms", "simple", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["stored_forms"] == {"current": 18}  # 6 users x 3 secrets, under the current key
+    code, out, _ = invoke("migrate", "verify", "--json")
+    assert json.loads(out)["counts"].get("current", 0) == 18
 
 
 def test_seed_refuses_a_database_that_is_not_empty(deployment: Deployment) -> None:
