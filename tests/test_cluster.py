@@ -215,14 +215,16 @@ def test_failover_during_writes_loses_no_acknowledged_write() -> None:
         mapper = Mapper.from_url(cluster.url, cluster=True, link_options=options)
         acked: dict[str, int] = {}  # key -> the last acknowledged value
         tried: dict[str, set[int]] = {}  # key -> values tried since then (a failed write may still land)
-        victim = cluster.primary_for("user:1:position:BTC-USDT-SWAP:long")
+        victim = cluster.primary_for(f"user:{okx_uid(1)}:position:BTC-USDT-SWAP:long")
         killed_at: float | None = None
         failures = successes_after_kill = 0
         i = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and successes_after_kill < 300:
             i += 1
-            position = models.Position(user_id=str(i % 50), symbol="BTC-USDT-SWAP", side="long", size=str(i))
+            position = models.Position(
+                user_id=okx_uid(i % 50 + 1), symbol="BTC-USDT-SWAP", side="long", size=str(i)
+            )
             key = position.redis_key
             try:
                 mapper.save(position)
