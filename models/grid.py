@@ -108,3 +108,8 @@ class GridRequestBody(JsonModel, key="{exchange}:request_body:{user_id}", ttl="k
     model_config = ConfigDict(extra="allow")
     exchange: Exchange
     user_id: GridUserId
+    # the exchange credentials inside the body, in plaintext by policy (its readers restart bots with them:
+    # GRID/routes/feature_route.py:481-498): masked everywhere and counted by stats/doctor
+    api_key: Masked[str] | None = None
+    api_secret: Masked[str] | None = None
+    password: Masked[str] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict
 
-from keyspace import HashModel, JsonModel, SetModel, StringModel
+from keyspace import HashModel, JsonModel, Masked, SetModel, StringModel
 from models.base import UserKeyed
 from models.types import PresetId, UserId
 
@@ -34,6 +34,10 @@ class UserSettings(
 
     model_config = ConfigDict(extra="allow")
     user_id: UserId
+    # an OKX signal-bot token and its webhook URL, plaintext by policy: the executor factory reads them
+    # as stored (HYPERRSI/src/trading/executors/factory.py:184-208); masked and counted like GRID's
+    signal_bot_token: Masked[str] | None = None
+    signal_bot_webhook_url: Masked[str] | None = None
 
 
 class UserPreferences(UserKeyed, HashModel, key="user:{user_id}:preferences", ttl=None):
