@@ -37,6 +37,7 @@ NaN and infinity are refused on write everywhere (typed fields, JSON-valued fiel
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 import math
@@ -396,6 +397,15 @@ def _decode_hash(
     return _build(spec, key, data, unknown)
 
 
+# to_text of the commonest exact types, without its chain of type tests (the same texts)
+_PLAIN_TEXT: dict[type, Callable[[Any], str]] = {
+    int: str,
+    float: str,
+    decimal.Decimal: str,
+    bool: {True: "true", False: "false"}.__getitem__,
+}
+
+
 def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[bytes | str], list[str]]:
     """(field/value pairs flattened, fields to delete) for saving a hash instance.
 
@@ -413,8 +423,9 @@ def encode_hash(obj: KeyspaceModel, key: str, ctx: CodecContext) -> tuple[list[b
             if value is None:
                 deletes.append(name)
             else:
+                kind = type(value)
                 pairs.append(name)
-                pairs.append(value if type(value) is str else to_text(value))
+                pairs.append(value if kind is str else _PLAIN_TEXT.get(kind, to_text)(value))
     for name in spec.formed_names:
         if name in chosen:
             fs = spec.value_fields[name]

@@ -31,13 +31,12 @@ from typing import Any
 
 from pydantic_core import SchemaValidator
 
-from keyspace.core.encodings import NUMBER_TEXT, FieldForm
+from keyspace.core.encodings import FieldForm, is_number_text
 from keyspace.core.model import ModelSpec, set_unknown
 
 MISS: Any = object()  # a reader's answer when the generic path must decide
 Reader = Callable[[Mapping[str, str], Any], Any]
 
-_ABSENT: Any = object()
 
 Handler = Callable[[Any], Any]  # stored value (bytes) -> the value the fields' validator gets
 
@@ -131,11 +130,11 @@ def _handler(check: Callable[[Any], Any] | None, json_value: Callable[[str], Any
 
         return integer
     if form.base in ("float", "decimal"):
-        well_formed = NUMBER_TEXT.fullmatch  # the form's own rule (is_number_text), in C
+        well_formed = is_number_text  # the form's own rule
 
         def number(raw: Any) -> Any:
             text = raw.decode("utf-8")
-            return text if well_formed(text) is not None else check(text)
+            return text if well_formed(text) else check(text)
 
         return number
     return lambda raw: check(raw.decode("utf-8"))

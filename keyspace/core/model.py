@@ -74,7 +74,7 @@ from keyspace.core.secret import (
     is_masked_annotation,
     secret_inner_type,
 )
-from keyspace.core.template import KeyTemplate, segment_problem
+from keyspace.core.template import MAX_SEGMENT_BYTES, KeyTemplate, segment_problem
 from keyspace.core.ttl import ttl_seconds
 from keyspace.errors import InvalidKeyValue, ModelDeclarationError, ValidationFailed
 
@@ -189,6 +189,7 @@ class ModelSpec:
     _encrypted: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
     _reader: Any = field(default=None, repr=False, compare=False)  # keyspace.core.compiled (lazily)
     _key_memo: dict[str, dict[Any, str]] | None = field(default=None, repr=False, compare=False)
+    _plain_ints: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def redis_type(self) -> str:
@@ -239,6 +240,10 @@ class ModelSpec:
 
     def key_text(self, name: str, value: Any) -> str:
         """Validate one key-field value with its declared type and render it as text."""
+        if type(value) is int and name in self._int_keys():  # a plain int: its text is str(value)
+            text = str(value)
+            if len(text) <= MAX_SEGMENT_BYTES:
+                return text
         adapter = self.key_adapters[name]
         try:
             typed = adapter.validate_python(value)
@@ -259,9 +264,21 @@ class ModelSpec:
         memo = self._key_memo
         if memo is None:
             memo = self._key_memo = {
-                name: {} for name, adapter in self.key_adapters.items() if _plain_schema(adapter.core_schema)
+                name: {}
+                for name, adapter in self.key_adapters.items()
+                if _plain_schema(adapter.core_schema) and name not in self._int_keys()
             }
         return memo
+
+    def _int_keys(self) -> frozenset[str]:
+        """Key fields of plain ``int`` (no constraints): an int's text is ``str(int)``, always a valid
+        segment (digits and a sign) unless it is longer than a segment may be."""
+        found = self._plain_ints
+        if found is None:
+            found = self._plain_ints = frozenset(
+                name for name, adapter in self.key_adapters.items() if adapter.core_schema == {"type": "int"}
+            )
+        return found
 
     def key_texts(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, str]:
         """Typed key values -> validated text, refusing names that are not key fields.
@@ -277,8 +294,14 @@ class ModelSpec:
         """
         out: dict[str, str] = {}
         memo = self._key_memo if self._key_memo is not None else self._memo()
+        ints = self._plain_ints if self._plain_ints is not None else self._int_keys()
         for name, value in values.items():
             kind = type(value)
+            if kind is int and name in ints:
+                text = str(value)
+                if len(text) <= MAX_SEGMENT_BYTES:
+                    out[name] = text
+                    continue
             if kind is str or kind is int:
                 seen = memo.get(name)
                 if seen is not None:
@@ -642,12 +665,18 @@ class KeyspaceModel(BaseModel):
         spec = self.__keyspace__
         values = self.__dict__
         memo = spec._key_memo if spec._key_memo is not None else spec._memo()
+        ints = spec._plain_ints if spec._plain_ints is not None else spec._int_keys()
         out: dict[str, str] = {}
         for name in spec.key_fields:
             value = values[name]
             if value is None:
                 continue
             kind = type(value)
+            if kind is int and name in ints:  # see ModelSpec._int_keys
+                text = str(value)
+                if len(text) <= MAX_SEGMENT_BYTES:
+                    out[name] = text
+                    continue
             if kind is str or kind is int:  # the text ModelSpec.key_texts remembered, if any
                 seen = memo.get(name)
                 text = seen.get(value) if seen is not None else None

@@ -186,7 +186,10 @@ def locate(spec: ModelSpec, key_values: Mapping[str, Any]) -> tuple[str, dict[st
 
 def get(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
     key, texts = locate(spec, key_values)
-    (reply,) = yield from fetch(spec, [key])
+    if spec.kind == "any":
+        (reply,) = yield from fetch(spec, [key])
+    else:  # fetch's one round trip, without a generator in between (the hot path)
+        (reply,) = yield Call([READ_COMMANDS[spec.kind](key)])
     if isinstance(reply, ErrorReply):
         yield from fail(spec, key, reply)
     return codec.DECODERS[spec.kind](spec, key, texts, reply, ctx)
@@ -235,13 +238,19 @@ def get_many(
     located = [locate(spec, kv) for kv in many]
     results: list[Any] = []
     errors: list[KeyspaceError] = []
+    decode = codec.DECODERS[spec.kind]
+    append = results.append
     for start in range(0, len(located), chunk):
         part = located[start : start + chunk]
         replies = yield from fetch(spec, [key for key, _ in part])
-        for item, error in (yield from _decode_batch(spec, ctx, part, replies)):
-            results.append(item)
-            if error is not None:
-                errors.append(error)
+        for (key, texts), reply in zip(part, replies, strict=True):  # _decode_batch, inline
+            try:
+                if isinstance(reply, ErrorReply):
+                    yield from fail(spec, key, reply)
+                append(decode(spec, key, texts, reply, ctx))
+            except KeyspaceError as exc:
+                append(None)
+                errors.append(exc)
     _report(spec, errors, on_error, results)
     return results
 

@@ -106,6 +106,10 @@ def _exchange(
     errors = False
     while len(replies) < count:
         reply = gets()
+        kind = type(reply)
+        if kind is bytes or kind is int or kind is dict:  # the common replies: nothing to look at
+            append(reply)
+            continue
         if reply is NOT_ENOUGH_DATA:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -133,7 +137,7 @@ def _exchange(
         elif push is not None and isinstance(reply, push):
             parser.handle_push_response(reply)
             continue
-        elif type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+        elif kind is list and reply and isinstance(reply[0], RedisConnectionError):
             raise reply[0]
         append(reply)
     return replies, errors
@@ -166,6 +170,10 @@ async def _aexchange(conn: Any, payload: bytes, count: int, deadline: float) -> 
             raise _write_error(exc) from None
         while len(replies) < count:
             reply = gets()
+            kind = type(reply)
+            if kind is bytes or kind is int or kind is dict:  # the common replies
+                append(reply)
+                continue
             if reply is NOT_ENOUGH_DATA:
                 try:
                     data = await stream.read(size)
@@ -186,7 +194,7 @@ async def _aexchange(conn: Any, payload: bytes, count: int, deadline: float) -> 
             elif push is not None and isinstance(reply, push):
                 await parser.handle_push_response(reply)
                 continue
-            elif type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+            elif kind is list and reply and isinstance(reply[0], RedisConnectionError):
                 raise reply[0]
             append(reply)
     return replies, errors
