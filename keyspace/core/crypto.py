@@ -35,6 +35,7 @@ import base64
 import binascii
 import hashlib
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -190,7 +191,8 @@ class Keyring:
 
     def seal(self, plaintext: bytes, envelope: bytes | str = b"") -> bytes:
         """The stored form of a secret: ``envelope + token`` under the current key."""
-        return _as_envelope(envelope) + self._current.encrypt(plaintext)
+        env = envelope if type(envelope) is bytes else _as_envelope(envelope)
+        return env + self._current.encrypt_at_time(plaintext, int(time.time()))
 
     def encrypt_many(self, values: Iterable[bytes]) -> list[bytes]:
         return [self.encrypt(v) for v in values]
@@ -200,7 +202,7 @@ class Keyring:
     def _open(self, token: bytes) -> tuple[bytes, str, bool] | None:
         """(plaintext, fingerprint, under an old key) of a token that verifies, else None."""
         try:
-            return self._current.decrypt(token), self.current_fingerprint, False
+            return self._current.open(token)[0], self.current_fingerprint, False
         except (InvalidToken, TypeError, ValueError):
             pass
         for fernet, fp in zip(self._old, self.old_fingerprints, strict=True):
@@ -212,7 +214,7 @@ class Keyring:
 
     def classify(self, stored: bytes, envelope: bytes | str = b"") -> Verdict:
         """Decide what ``stored`` is for a field whose declared stored form uses ``envelope``."""
-        env = _as_envelope(envelope)
+        env = envelope if type(envelope) is bytes else _as_envelope(envelope)
         if env and stored.startswith(env):
             token, form = stored[len(env) :], "enveloped"
         elif stored.startswith(b"g") and token_shaped(stored):

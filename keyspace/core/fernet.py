@@ -14,8 +14,11 @@ check for every secret written) that setup is most of the cost.  Here:
   it goes in, so the context computes ``E(P1 xor IV)`` for the token's fresh
   random IV.  Every token still has its own ``os.urandom(16)`` IV;
 * the HMAC-SHA256 is the standard library's (``hmac``, OpenSSL), copied from
-  a keyed template; signatures compare in constant time, and nothing is
-  decrypted before the signature verified;
+  a keyed template — OpenSSL's HMAC object itself where the standard library
+  has one, so copy, update and digest are C calls; signatures compare in
+  constant time, and nothing is decrypted before the signature verified;
+* base64 is ``binascii``'s, translated to the URL-safe alphabet, as
+  ``base64.urlsafe_b64encode``/``urlsafe_b64decode`` do (without their Python frames);
 * every length is checked before anything reaches a long-lived context, so a
   malformed token can never shift another token's chain.
 
@@ -39,6 +42,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 _VERSION = 0x80
 _ZERO_IV = bytes(16)
+_PADS = [bytes((n,)) * n for n in range(17)]  # PKCS7 padding of n bytes
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _MIN_DATA = 1 + 8 + 16 + 16 + 32  # version, timestamp, IV, one block, HMAC
 
 __all__ = ["FastFernet", "InvalidToken"]
@@ -56,7 +62,9 @@ class FastFernet:
             raise ValueError("Fernet key must be 32 url-safe base64-encoded bytes.") from exc
         if len(raw) != 32:
             raise ValueError("Fernet key must be 32 url-safe base64-encoded bytes.")
-        self._mac = hmac.new(raw[:16], digestmod=hashlib.sha256)
+        template = hmac.new(raw[:16], digestmod=hashlib.sha256)
+        # OpenSSL's HMAC object (copy/update/digest in C) when hmac wraps one, else the wrapper
+        self._mac: Any = getattr(template, "_hmac", None) or template
         self._aes = algorithms.AES(raw[16:])
         self._decryptors: list[Any] = []
         self._encryptors: list[tuple[Any, bytes]] = []  # (context, its last output block)
@@ -70,8 +78,7 @@ class FastFernet:
         if not isinstance(data, bytes):
             raise TypeError("data must be bytes.")
         iv = os.urandom(16)
-        pad = 16 - len(data) % 16
-        padded = data + bytes((pad,)) * pad
+        padded = data + _PADS[16 - len(data) % 16]
         try:
             encryptor, previous = self._encryptors.pop()
         except IndexError:
@@ -84,18 +91,24 @@ class FastFernet:
         basic = b"\x80" + current_time.to_bytes(8, "big") + iv + ciphertext
         mac = self._mac.copy()
         mac.update(basic)
-        return base64.urlsafe_b64encode(basic + mac.digest())
+        return binascii.b2a_base64(basic + mac.digest(), newline=False).translate(_TO_URLSAFE)
 
     # --- reading ------------------------------------------------------------------------
 
     def open(self, token: bytes | str) -> tuple[bytes, int]:
         """(plaintext, the token's timestamp) of an authentic token; InvalidToken otherwise."""
-        if not isinstance(token, str | bytes):
+        if type(token) is bytes:  # the common case: base64.urlsafe_b64decode's own steps
+            try:
+                data = binascii.a2b_base64(token.translate(_FROM_URLSAFE))
+            except binascii.Error:
+                raise InvalidToken from None
+        elif not isinstance(token, str | bytes):
             raise TypeError("token must be bytes or str")
-        try:
-            data = base64.urlsafe_b64decode(token)
-        except (TypeError, binascii.Error):
-            raise InvalidToken from None
+        else:
+            try:
+                data = base64.urlsafe_b64decode(token)
+            except (TypeError, binascii.Error):
+                raise InvalidToken from None
         if len(data) < _MIN_DATA or data[0] != _VERSION or (len(data) - _MIN_DATA) % 16:
             raise InvalidToken
         view = memoryview(data)
@@ -111,7 +124,7 @@ class FastFernet:
         padded = decryptor.update(view[9:-32])[16:]
         self._decryptors.append(decryptor)
         pad = padded[-1]
-        if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+        if not 1 <= pad <= 16 or not padded.endswith(_PADS[pad]):
             raise InvalidToken
         return padded[:-pad], int.from_bytes(data[1:9], "big")
 
