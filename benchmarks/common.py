@@ -56,7 +56,7 @@ def plain(objs: list[Account]) -> list[PlainAccount]:
     return [PlainAccount(**a.model_dump()) for a in objs]
 
 
-def hand_mapping(a: PlainAccount) -> dict[str, str]:
+def hand_mapping(a: PlainAccount) -> dict[Any, Any]:
     """How hand-written code encodes the four fields."""
     return {
         "name": a.name,
@@ -66,7 +66,7 @@ def hand_mapping(a: PlainAccount) -> dict[str, str]:
     }
 
 
-def hand_decode(i: int, raw: dict[bytes, bytes]) -> PlainAccount:
+def hand_decode(i: int, raw: Any) -> PlainAccount:
     """How hand-written code decodes them (into a pydantic model, as the application does)."""
     return PlainAccount.model_validate(
         {

@@ -60,15 +60,16 @@ def workloads(url: str, port: int) -> dict[str, tuple[Callable[[], Any], Callabl
             amapper = AsyncMapper.from_url(url, link_options=LinkOptions(max_connections=100))
             client = redis.asyncio.Redis(port=port, max_connections=100)
 
-            async def one(i: int) -> Any:
-                if side == "hand":
-                    if kind == "get":
-                        return hand_decode(i, await client.hgetall(f"bench:account:{i}"))
+            async def one(i: int) -> None:
+                if side == "hand" and kind == "get":
+                    hand_decode(i, await client.hgetall(f"bench:account:{i}"))
+                elif side == "hand":
                     a = hand_objs[i]
-                    return await client.hset(f"bench:account:{a.id}", mapping=hand_mapping(a))
-                if kind == "get":
-                    return await amapper.get(Account, id=i)
-                return await amapper.save(objs[i])
+                    await client.hset(f"bench:account:{a.id}", mapping=hand_mapping(a))
+                elif kind == "get":
+                    await amapper.get(Account, id=i)
+                else:
+                    await amapper.save(objs[i])
 
             for chunk in range(0, N, 100):
                 await asyncio.gather(*(one(i) for i in range(chunk, chunk + 100)))
@@ -83,14 +84,19 @@ def workloads(url: str, port: int) -> dict[str, tuple[Callable[[], Any], Callabl
             lambda: [mapper.get(Account, id=i) for i in range(N)],
         ),
         "save": (
-            lambda: [hand_save(r, a) for a in hand_objs[:N]],
-            lambda: [mapper.save(a) for a in objs[:N]],
+            lambda: _each(hand_objs[:N], lambda a: hand_save(r, a)),
+            lambda: _each(objs[:N], mapper.save),
         ),
         "get_many": (h_get_many, lambda: mapper.get_many(Account, keys)),
         "save_many": (h_save_many, lambda: mapper.save_many(objs)),
         "async_get": (in_asyncio("get", "hand"), in_asyncio("get", "keyspace")),
         "async_save": (in_asyncio("save", "hand"), in_asyncio("save", "keyspace")),
     }
+
+
+def _each(items: Any, fn: Callable[[Any], None]) -> None:
+    for item in items:
+        fn(item)
 
 
 def profile(fn: Callable[[], Any], top: int) -> str:

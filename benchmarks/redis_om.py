@@ -15,6 +15,11 @@ from benchmarks.common import Account, Figure, accounts, paired
 from keyspace import Mapper
 
 
+def _saves(mapper: Mapper, objs: list[Account], which: range) -> None:
+    for i in which:
+        mapper.save(objs[i])
+
+
 def available() -> bool:
     try:
         import redis_om  # noqa: F401
@@ -69,7 +74,7 @@ def run(url: str, quick: bool) -> list[Figure]:
             paired(
                 rounds,
                 lambda: [theirs[i].save() for i in records("theirs")],
-                lambda: [mapper.save(ours[i]) for i in records("ours")],
+                lambda: _saves(mapper, ours, records("ours")),
                 blocks=blocks,
                 throughput=True,
             ),

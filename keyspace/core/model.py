@@ -305,13 +305,13 @@ class ModelSpec:
             if kind is str or kind is int:
                 seen = memo.get(name)
                 if seen is not None:
-                    text = seen.get(value)
-                    if text is None:
-                        text = self.key_text(name, value)
+                    known = seen.get(value)
+                    if known is None:
+                        known = self.key_text(name, value)
                         if len(seen) >= KEY_MEMO:
                             seen.clear()
-                        seen[value] = text
-                    out[name] = text
+                        seen[value] = known
+                    out[name] = known
                     continue
             if name not in self.key_adapters:
                 raise InvalidKeyValue("not a key field of this model", model=self.name, field=name)
@@ -679,9 +679,9 @@ class KeyspaceModel(BaseModel):
                     continue
             if kind is str or kind is int:  # the text ModelSpec.key_texts remembered, if any
                 seen = memo.get(name)
-                text = seen.get(value) if seen is not None else None
-                if text is not None:
-                    out[name] = text
+                known = seen.get(value) if seen is not None else None
+                if known is not None:
+                    out[name] = known
                     continue
             text = value if kind is str else to_text(value)
             if segment_problem(text):
