@@ -343,6 +343,10 @@ def stats_plan(
             progress,
         )
         yield OnServer(server, server_stats(stats, job))
+    # Models in the registry's order, not in the order SCAN happened to meet them: SCAN's order changes
+    # with the server's rehashing, and two runs over the same data must report the same table.
+    order = {spec.name: i for i, spec in enumerate(registry)}
+    stats.models = dict(sorted(stats.models.items(), key=lambda item: order.get(item[0], len(order))))
     return stats
 
 
