@@ -51,7 +51,7 @@ _UNSET: Any = object()
 
 
 def _spec(model: type[KeyspaceModel] | KeyspaceModel) -> ModelSpec:
-    spec = getattr(model, "__keyspace__", None)
+    spec: ModelSpec | None = getattr(model, "__keyspace__", None)
     if spec is None:
         name = getattr(model, "__name__", type(model).__name__)
         raise ModelDeclarationError("not a keyspace model (declare it with key=...)", model=name)
@@ -104,7 +104,7 @@ class _Operations:
         """The TTL in force for a model: the deployment's override, else the declared TTL
         (seconds, None = persistent, or "keep" = never changed: see keyspace.core.model)."""
         spec = model if isinstance(model, ModelSpec) else _spec(model)
-        found: TtlPolicy = self.ttl_overrides.get(spec.name, spec.ttl)  # type: ignore[arg-type]
+        found: TtlPolicy = self.ttl_overrides.get(spec.name, spec.ttl)  # type: ignore[arg-type,unused-ignore]
         return found
 
     # reads

@@ -1,7 +1,8 @@
 """Checked by mypy in .ci/run (not collected by pytest): the mappers' methods have exact types."""
 
-from typing import assert_type
 from collections.abc import AsyncIterator, Iterator
+from typing import assert_type
+
 from keyspace import AsyncMapper, HashModel, Mapper
 
 

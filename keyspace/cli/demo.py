@@ -87,7 +87,7 @@ def demo(
     if found is not None:
         key, spec, values = found
         args = ", ".join(f"{k}={v!r}" for k, v in values.items())
-        instance = mapper.get(spec.model, **values)
+        instance = mapper.get_or_raise(spec.model, **values)  # seeded a moment ago
         console.print(f"mapper.get({spec.name}, {args}) ->")
         console.print(f"  {instance!r}")
         console.print(f"  the key, generated from the key fields: {spec.render(spec.key_texts(values))}")

@@ -156,7 +156,8 @@ def encode_value(
             "cannot encode: NaN and infinity have no JSON spelling", model=model, key=key, field=fs.name
         )
     if fs.dump is not None:
-        return fs.dump(raw)  # the family's declared form (BoolText, EpochSeconds)
+        stored: bytes | str = fs.dump(raw)  # the family's declared form (BoolText, EpochSeconds)
+        return stored
     return to_text(jsonable)
 
 
@@ -309,7 +310,7 @@ def _build(
     """Validate a stored record into an instance whose fields-set is empty (it was read, not set)."""
     try:
         # the validator itself (model_validate's wrapper would cost a call on the hot path)
-        obj = spec.model.__pydantic_validator__.validate_python(data)
+        obj: KeyspaceModel = spec.model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         error = read_error(exc, spec, key)
     else:
@@ -566,7 +567,8 @@ def encode_json(obj: KeyspaceModel, key: str, ctx: CodecContext) -> bytes | str:
         return _encode_doc(spec, doc, key)
     changed = [n for n in obj.__pydantic_fields_set__ if n not in spec.key_adapters]
     if not changed:
-        return raw  # byte for byte what was read
+        unchanged: bytes | str = raw  # byte for byte what was read
+        return unchanged
     doc = loads(raw)  # parsed once already when it was read
     extras = obj.__pydantic_extra__ or {}
     declared = [n for n in changed if n in spec.value_fields]

@@ -99,7 +99,7 @@ def _model_fields(schema: Mapping[str, Any]) -> dict[str, Any] | None:
     if schema.get("post_init"):
         return None
     node = schema.get("schema") or {}
-    return node if node.get("type") == "model-fields" else None  # type: ignore[return-value]
+    return node if node.get("type") == "model-fields" else None  # type: ignore[return-value,unused-ignore]
 
 
 def _handler(check: Callable[[Any], Any] | None, json_value: Callable[[str], Any] | None) -> Handler:
@@ -161,7 +161,7 @@ def hash_reader(spec: ModelSpec, json_value: Callable[[str], Any]) -> Reader:
         checks = _strip_forms(fields["fields"])
         # The fields' validator alone: a validator of the whole model would be the class's own
         # (pydantic-core reuses a complete model's prebuilt validator, forms and all).
-        validate = SchemaValidator(fields, schema.get("config")).validate_python  # type: ignore[arg-type]
+        validate = SchemaValidator(fields, schema.get("config")).validate_python  # type: ignore[arg-type,unused-ignore]
     except Exception:  # a schema that cannot stand alone: the generic path
         return never
     by_stored: dict[Any, tuple[str, Handler]] = {}
@@ -211,9 +211,8 @@ def hash_reader(spec: ModelSpec, json_value: Callable[[str], Any]) -> Reader:
 
 def _loose(value: Any) -> str | bytes:
     """An undeclared field's value, as the generic path keeps it: text, or bytes if not UTF-8."""
-    if not isinstance(value, bytes):
-        value = (value if isinstance(value, str) else str(value)).encode("utf-8")
+    data: bytes = value if isinstance(value, bytes) else str(value).encode("utf-8")
     try:
-        return value.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        return value
+        return data

@@ -477,10 +477,13 @@ class _State(dict[str, Any]):
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment,unused-ignore]
 
 
-def _rewrap(obj: Any) -> Any:
+_M = typing.TypeVar("_M", bound=BaseModel)
+
+
+def _rewrap(obj: _M) -> _M:
     private = obj.__pydantic_private__
     if private and not isinstance(private, _State):
         object.__setattr__(obj, "__pydantic_private__", _State(private))

@@ -9,7 +9,7 @@ generators (see ``keyspace.io.executors``), so no decision is ever written twice
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -113,7 +113,7 @@ def scan_batches(pattern: str | None, *, cursor: Any = 0, count: int = 1000) -> 
 
 
 DEFAULT_CHUNK = 500
-READ_COMMANDS = {
+READ_COMMANDS: dict[str, Callable[[str], Command]] = {
     "hash": lambda key: ("HGETALL", key),
     "json": lambda key: ("GET", key),
     "string": lambda key: ("GET", key),
@@ -123,7 +123,7 @@ READ_COMMANDS = {
 }
 
 
-_ANY_READS = {
+_ANY_READS: dict[str, Callable[[str], Command]] = {
     "string": lambda key: ("GET", key),
     "hash": lambda key: ("HGETALL", key),
     "set": lambda key: ("SMEMBERS", key),
@@ -136,7 +136,8 @@ def fetch(spec: ModelSpec, keys: Sequence[str]) -> Generator[Call, Any, list[Any
     """Read the stored values of ``keys`` in one round trip (two for models of any type)."""
     if spec.kind != "any":
         read = READ_COMMANDS[spec.kind]
-        return (yield Call([read(key) for key in keys]))
+        same: list[Any] = yield Call([read(key) for key in keys])
+        return same
     types = yield Call([("TYPE", key) for key in keys])
     names = [_text(t) for t in types]
     readable = [(i, k, n) for i, (k, n) in enumerate(zip(keys, names, strict=True)) if n in _ANY_READS]

@@ -85,9 +85,10 @@ class CircuitBreaker:
         if self._state == "closed":  # the hot path: one attribute read, no lock
             return
         with self._lock:
-            if self._state == "closed":
+            state: State = self._state  # re-read under the lock: another thread may have moved it
+            if state == "closed":
                 return
-            if self._state == "open" and self._clock() - self._opened_at >= self.reset_timeout:
+            if state == "open" and self._clock() - self._opened_at >= self.reset_timeout:
                 self._move("half-open")  # this caller is the one trial call
                 return
             raise self._rejection()

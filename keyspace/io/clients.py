@@ -58,7 +58,8 @@ def with_db(url: str, db: int) -> str:
 def sync_client(url: str, *, server: fakeredis.FakeServer | None = None, **options: Any) -> redis.Redis:
     if is_memory(url):
         fake, db = _memory(url)
-        return _fakeredis().FakeRedis(server=server or fake, db=db)
+        client: redis.Redis = _fakeredis().FakeRedis(server=server or fake, db=db)
+        return client
     return redis.Redis.from_url(url, **options)
 
 
@@ -67,7 +68,8 @@ def async_client(
 ) -> redis.asyncio.Redis:
     if is_memory(url):
         fake, db = _memory(url)
-        return _fakeredis().FakeAsyncRedis(server=server or fake, db=db)
+        aclient: redis.asyncio.Redis = _fakeredis().FakeAsyncRedis(server=server or fake, db=db)
+        return aclient
     return redis.asyncio.Redis.from_url(url, **options)
 
 

@@ -122,7 +122,7 @@ class BoundedConnect:
             return super()._connect()  # type: ignore[misc]
         if limit <= 0:
             raise TimeoutError("connect budget spent")  # redis-py reports it as a connect timeout
-        saved = self.socket_timeout, self.socket_connect_timeout  # type: ignore[attr-defined]
+        saved = self.socket_timeout, self.socket_connect_timeout  # type: ignore[attr-defined,has-type,unused-ignore]
         # The socket is created, (TLS-)handshaken and AUTHed under these; the parser
         # captures socket_timeout later (on_connect), after they are restored.
         self.socket_timeout = limit

@@ -86,7 +86,8 @@ class LeanBlockingPool(redis.BlockingConnectionPool):
 
     def release(self, connection: Any) -> None:
         if self._in_maintenance or self.pid != _pid or connection.pid != self.pid or observed():
-            return super().release(connection)
+            super().release(connection)
+            return
         if connection.should_reconnect():
             connection.disconnect()
         try:  # noqa: SIM105 -- the hot path: no context manager per call

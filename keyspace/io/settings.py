@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         """Read settings; every problem becomes one ConfigError naming the variable."""
         try:
             if env is None:
-                return cls(_env_file=env_file)  # type: ignore[call-arg]
+                return cls(_env_file=env_file)  # type: ignore[call-arg,unused-ignore]
             known = {k: v for k, v in env.items() if k in cls.model_fields}
             return cls.model_validate(known)
         except ValidationError as exc:

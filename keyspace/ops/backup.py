@@ -656,7 +656,8 @@ def _repeated_keys(path: Path, keys: BackupKeys, repeated: set[int]) -> list[byt
 
 
 def _call(commands: list[tuple[Any, ...]]) -> Program[list[Any]]:
-    return (yield Call(commands))
+    replies: list[Any] = yield Call(commands)
+    return replies
 
 
 def _batches(path: Path, keys: BackupKeys, size: int) -> Iterator[list[tuple[bytes, int, bytes]]]:

@@ -133,7 +133,8 @@ class UserContext:
 
     def call(self, *commands: tuple[Any, ...]) -> Program[list[Any]]:
         """Send raw commands (one round trip); error replies come back as ``ErrorReply``."""
-        return (yield Call(list(commands)))
+        replies: list[Any] = yield Call(list(commands))
+        return replies
 
 
 UserCheckFn = Callable[[UserContext], Program[Iterable[Check]]]

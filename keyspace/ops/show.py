@@ -96,7 +96,8 @@ def describe_plan(mapper: Any, key: str, *, reveal: bool, registry: Registry) ->
     spec, values = found.spec, found.values
     assert spec is not None and values is not None
     program = describe_program(spec, key, values, mapper.ctx.keyring, mapper.ttl_policy(spec), reveal)
-    return (yield OnServer(spec.server, program))
+    described: dict[str, Any] = yield OnServer(spec.server, program)
+    return described
 
 
 def describe_key(mapper: Any, key: str, *, reveal: bool = False, registry: Registry | None = None) -> Any:
