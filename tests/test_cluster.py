@@ -202,6 +202,7 @@ def test_cli_stats_scan_backup_restore_doctor_on_the_cluster(
         assert restored[k][0] == kind and (pttl == -1 == restored[k][2] or abs(restored[k][2] - pttl) < 1500)
 
 
+@pytest.mark.slow
 def test_failover_during_writes_loses_no_acknowledged_write() -> None:
     """Kill a primary during a stream of writes: the replica takes over, the client carries on."""
     options = LinkOptions(

@@ -291,6 +291,7 @@ def test_an_unrecorded_dataset_keeps_nothing_per_key(live: tuple[Mapper, Any]) -
     assert data.plaintext_count > 0 and data.counts["UserApiKeys"] >= 40
 
 
+@pytest.mark.slow
 def test_the_dataset_writes_in_flat_memory(redis_url: str) -> None:
     """Pipelined in batches with nothing kept per user: nothing is retained, and three times the
     users peak below twice the memory (the peak is one batch plus garbage awaiting collection)."""

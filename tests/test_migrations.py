@@ -147,6 +147,7 @@ def test_bad_keys_are_reported_left_untouched_and_block_recording(
     assert app.exists(checkpoint_key("tradingboost/0001")) == 0  # a finished run leaves no checkpoint behind
 
 
+@pytest.mark.slow
 def test_cli_up_killed_with_sigkill_resumes_to_the_same_result(
     env: tuple[str, redis.Redis, redis.Redis],
 ) -> None:
@@ -192,6 +193,7 @@ def test_cli_up_killed_with_sigkill_resumes_to_the_same_result(
     assert len(rows) >= 2 and all(r["state"] == "applied" for r in rows)
 
 
+@pytest.mark.slow
 def test_concurrent_writer_wins_and_ends_encrypted(env: tuple[str, redis.Redis, redis.Redis]) -> None:
     url, app, celery = env
     key = generate_key()
@@ -227,6 +229,7 @@ def test_concurrent_writer_wins_and_ends_encrypted(env: tuple[str, redis.Redis, 
     assert latest  # the writer really ran during the migration
 
 
+@pytest.mark.slow
 def test_two_runners_one_runs_the_other_refuses(env: tuple[str, redis.Redis, redis.Redis]) -> None:
     url, app, celery = env
     key = generate_key()

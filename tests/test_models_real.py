@@ -155,12 +155,14 @@ def test_legacy_dataset_reads_back_with_its_bad_keys_reported(
         assert mapper.count(model) >= count, spec_model
 
 
-def test_scanning_200k_keys_keeps_memory_flat(redis_url: str) -> None:
-    """Streaming: peak memory while scanning 200,000 instances is that of scanning 20,000."""
+@pytest.mark.slow
+def test_scanning_100k_keys_keeps_memory_flat(redis_url: str) -> None:
+    """Streaming: peak memory while scanning 100,000 instances is that of scanning 10,000 (ten times the
+    keys, under tracemalloc, which makes this the suite's slowest test at 200,000)."""
     app = redis.Redis.from_url(redis_url)
     app.flushall()
     pipe = app.pipeline(transaction=False)
-    for i in range(200_000):
+    for i in range(100_000):
         pipe.hset(f"user:{500_000_000_000_000_000 + i}:position:BTC-USDT-SWAP:long", mapping={"size": "1.5"})
         if i % 10_000 == 9_999:
             pipe.execute()
@@ -180,9 +182,9 @@ def test_scanning_200k_keys_keeps_memory_flat(redis_url: str) -> None:
         assert n == limit
         return result
 
-    small, large = peak(20_000, False), peak(200_000, False)
+    small, large = peak(10_000, False), peak(100_000, False)
     assert large < small * 1.5, (small, large)
     # with de-duplication the only growth is the set of keys already seen (~100 bytes per key)
-    deduped = peak(200_000, True)
-    assert deduped - large < 200_000 * 200, (large, deduped)
+    deduped = peak(100_000, True)
+    assert deduped - large < 100_000 * 200, (large, deduped)
     app.flushall()
