@@ -201,7 +201,7 @@ class _Operations:
     def add(self, model: type[M], *members: Any, **key_values: Any) -> Any:
         """SADD members to a set model; returns how many were new."""
         spec = _spec(model)
-        commands._require(spec, "set", "add")
+        commands.require_kind(spec, "set", "add")
         return self._run(spec, commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, members))
 
     def remove(self, model: type[M], *members: Any, **key_values: Any) -> Any:
@@ -219,7 +219,7 @@ class _Operations:
     def push(self, model: type[M], *items: Any, **key_values: Any) -> Any:
         """RPUSH items to a list model; returns the new length."""
         spec = _spec(model)
-        commands._require(spec, "list", "push")
+        commands.require_kind(spec, "list", "push")
         return self._run(
             spec,
             commands.add(spec, self.ctx, self.ttl_policy(spec), key_values, items, command="RPUSH"),
@@ -334,7 +334,7 @@ def _raw_client(link: ServerLink, asyncio_: bool) -> Any:
         seed = link.seeds()[0]
         module = redis.asyncio if asyncio_ else redis
         tls = {"ssl": True} if link.tls else {}
-        return module.RedisCluster(host=seed.host, port=seed.port, **tls, **link._client_options)
+        return module.RedisCluster(host=seed.host, port=seed.port, **tls, **link.client_options)
     return (redis.asyncio.Redis if asyncio_ else redis.Redis)(connection_pool=link.pool)
 
 

@@ -142,3 +142,29 @@ def test_no_import_cycles() -> None:
         if node not in state:
             visit(node)
     assert not cycles, cycles
+
+
+def test_no_module_reaches_into_another_keyspace_modules_private_names() -> None:
+    """``module._name`` across keyspace's own modules: a private name is private to its module (issue 15
+    found operator code reaching into the mapper's private executors)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        aliases: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("keyspace"):
+                aliases |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                aliases |= {
+                    (a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("keyspace")
+                }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value.id}.{node.attr}")
+    assert not found, found

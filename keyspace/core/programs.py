@@ -796,13 +796,13 @@ def delete(spec: ModelSpec, key_values: Mapping[str, Any], *, cluster: bool = Fa
 # --- counters, sets, lists ------------------------------------------------------------
 
 
-def _require(spec: ModelSpec, kind: str, operation: str) -> None:
+def require_kind(spec: ModelSpec, kind: str, operation: str) -> None:
     if spec.kind != kind:
         raise InvalidKeyValue(f"{operation} is for {kind} models, not {spec.kind}", model=spec.name)
 
 
 def incr(spec: ModelSpec, ttl_seconds: TtlPolicy, key_values: Mapping[str, Any], by: int) -> Program[int]:
-    _require(spec, "counter", "incr/decr")
+    require_kind(spec, "counter", "incr/decr")
     _check_writable(spec)
     if isinstance(by, bool) or not isinstance(by, int):
         raise ValidationFailed("increment must be an int", model=spec.name)
@@ -867,19 +867,19 @@ def remove(
     key_values: Mapping[str, Any],
     values: Iterable[Any],
 ) -> Program[int]:
-    _require(spec, "set", "remove")
+    require_kind(spec, "set", "remove")
     return (yield from add(spec, ctx, ttl_seconds, key_values, values, command="SREM"))
 
 
 def members(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any]) -> Program[Any]:
     """The members of a set model (an empty set when the key is missing)."""
-    _require(spec, "set", "members")
+    require_kind(spec, "set", "members")
     found = yield from get(spec, ctx, key_values)
     return set() if found is None else set(getattr(found, spec.value_field))
 
 
 def contains(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], value: Any) -> Program[bool]:
-    _require(spec, "set", "contains")
+    require_kind(spec, "set", "contains")
     key, texts = locate(spec, key_values)
     (member,) = _members(spec, ctx, key, texts, [value])
     (reply,) = yield Call([("SISMEMBER", key, member)])
@@ -889,7 +889,7 @@ def contains(spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], 
 
 
 def length(spec: ModelSpec, key_values: Mapping[str, Any]) -> Program[int]:
-    _require(spec, "list", "length")
+    require_kind(spec, "list", "length")
     key, _ = locate(spec, key_values)
     (reply,) = yield Call([("LLEN", key)])
     if isinstance(reply, ErrorReply):
@@ -901,7 +901,7 @@ def list_range(
     spec: ModelSpec, ctx: CodecContext, key_values: Mapping[str, Any], start: int, stop: int
 ) -> Program[list[Any]]:
     """LRANGE start..stop (inclusive, negative from the end), decoded and validated."""
-    _require(spec, "list", "range")
+    require_kind(spec, "list", "range")
     key, texts = locate(spec, key_values)
     (reply,) = yield Call([("LRANGE", key, start, stop)])
     if isinstance(reply, ErrorReply):

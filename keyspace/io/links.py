@@ -451,6 +451,11 @@ class ClusterLink(ServerLink):
         self._client_options = dict(client_options or {})
 
     @property
+    def client_options(self) -> dict[str, Any]:
+        """The client options (TLS, credentials) every node's pool is made with."""
+        return dict(self._client_options)
+
+    @property
     def pool(self) -> Any:
         raise TypeError("a cluster has one pool per node: use node_link(node).pool")
 
