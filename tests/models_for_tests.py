@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from keyspace import (
     BoolText,
@@ -76,6 +76,15 @@ class TTempHash(HashModel, key="t:user:{user_id}:temp", ttl=60):
 class TStatus(StringModel, key="t:user:{user_id}:status"):
     user_id: int
     status: Literal["running", "stopped", "error"]
+
+
+class TTwoIds(StringModel, key=("t:who:{long_id}:flag", "t:who:{short_id}:flag")):
+    """Two templates of one shape, told apart by their ids' types (as TradingStatus's OKX uid and
+    Telegram id keys are): one SCAN pattern for both."""
+
+    long_id: Annotated[str, Field(pattern=r"^[0-9]{18,19}$")] | None = None
+    short_id: Annotated[str, Field(pattern=r"^[0-9]{5,12}$")] | None = None
+    flag: str
 
 
 class TCounter(CounterModel, key="t:user:{user_id}:dca_count"):

@@ -30,6 +30,7 @@ from tests.models_for_tests import (
     TStatus,
     TTempCounter,
     TTempHash,
+    TTwoIds,
 )
 
 KEY = dict(user_id=1, symbol="BTC-USDT-SWAP", side="long")
@@ -363,3 +364,21 @@ def test_read_only_and_registry(mapper: Mapper) -> None:
     assert found[1] == {"user_id": "1", "symbol": "BTC-USDT-SWAP", "side": "long"}
     assert default_registry.resolve("t:user:1:position:BTC-USDT-SWAP:sideways") is None
     assert default_registry.resolve("t:user:01:status") is None  # "01" is not how 1 renders
+
+
+def test_a_scan_over_two_templates_of_one_shape_sees_each_key_once(mapper: Mapper) -> None:
+    """Before: each template scanned the shared pattern, so every key came back twice (a migration over
+    TradingStatus processed and tallied each legacy status twice)."""
+    long_id, short_id = "500000000000000001", "123456"
+    mapper.save(TTwoIds(long_id=long_id, flag="a"))
+    mapper.save(TTwoIds(short_id=short_id, flag="b"))
+    found = sorted((x.long_id or x.short_id, x.flag) for x in mapper.scan(TTwoIds))
+    assert found == [(short_id, "b"), (long_id, "a")] or found == [(long_id, "a"), (short_id, "b")]
+    assert len(found) == 2
+    # without de-duplication too: the pattern is scanned once (de-duplication hid the second pass,
+    # which still read every key twice)
+    assert len(list(mapper.scan(TTwoIds, dedupe=False))) == 2
+    assert len(list(mapper.scan_keys(TTwoIds, dedupe=False))) == 2
+    assert sorted(mapper.scan_keys(TTwoIds)) == sorted([f"t:who:{long_id}:flag", f"t:who:{short_id}:flag"])
+    assert [x.flag for x in mapper.scan(TTwoIds, short_id=short_id)] == ["b"]
+    assert mapper.count(TTwoIds) == 2

@@ -62,6 +62,15 @@ def test_up_moves_running_users_and_leaves_the_rest(legacy: tuple[Mapper, redis.
         assert sorted(app.scan_iter(f"user:{uid}:symbol:*")) == stopped_before[uid]
     assert {k: app.dump(k) for k in app.scan_iter("user:*:trading:status")} == legacy_keys  # kept
     assert report.ignored["no_symbol"] >= 1  # the Telegram-keyed legacy copy has no preferences
+    # Each legacy key once: both of TradingStatus's templates (OKX uid, Telegram id) share one SCAN
+    # pattern; before, each was scanned twice and every skip tallied twice.
+    assert report.scanned == len(legacy_keys)
+    without_symbol = [
+        k
+        for k in legacy_keys
+        if app.get(k) == b"running" and not app.hget(k.replace(b":trading:status", b":preferences"), "symbol")
+    ]
+    assert report.ignored["no_symbol"] == len(without_symbol)
 
 
 def test_a_second_run_changes_nothing(legacy: tuple[Mapper, redis.Redis, Any]) -> None:

@@ -355,6 +355,15 @@ class ModelSpec:
 
     def match(self, key: str) -> dict[str, str] | None:
         """Key texts of ``key`` if it belongs to this model (type-checked), else None."""
+        found = self.match_template(key)
+        return None if found is None else found[1]
+
+    def match_template(self, key: str) -> tuple[KeyTemplate, dict[str, str]] | None:
+        """The first template ``key`` is a valid key of, with its key texts; None if there is none.
+
+        A key belongs to one template only, its first: two templates of one shape (an OKX uid or a
+        Telegram id in the same place) share a SCAN pattern, and a scan over both must see the key once.
+        """
         for template in self.templates:
             found = template.match(key)
             if found is None:
@@ -365,8 +374,19 @@ class ModelSpec:
                         raise ValueError  # e.g. "007" for an int: not what render writes
             except (ValidationError, ValueError):
                 continue
-            return found
+            return template, found
         return None
+
+    def scan_parts(self, texts: Mapping[str, str]) -> list[tuple[str, tuple[KeyTemplate, ...]]]:
+        """SCAN patterns for these key texts, each once, with the templates whose keys each one owns.
+
+        Templates that lack a field of ``texts`` are left out; templates of one shape share a part.
+        """
+        parts: dict[str, list[KeyTemplate]] = {}
+        for template in self.templates:
+            if all(name in template.fields for name in texts):
+                parts.setdefault(template.scan_pattern(texts), []).append(template)
+        return [(pattern, tuple(owned)) for pattern, owned in parts.items()]
 
     def accepts(self, name: str, text: str) -> bool:
         """Whether ``text`` is a value the key field ``name`` could have (used by the registry)."""

@@ -334,10 +334,7 @@ def scan(
     seen: set[bytes] = set()
     emitted = 0
     decode_needed = not keys_only or bool(wanted)
-    for template in spec.templates:
-        if any(name not in template.fields for name in texts):
-            continue
-        pattern = template.scan_pattern(texts)
+    for pattern, owned in spec.scan_parts(texts):  # templates of one shape: one SCAN, each key once
         cursor: Any = 0
         while True:
             (reply,) = yield Call([("SCAN", cursor, "MATCH", pattern, "COUNT", count)])
@@ -354,10 +351,10 @@ def scan(
                     key = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 except UnicodeDecodeError:
                     continue
-                found = spec.match(key)
-                if found is None or any(found.get(k) != v for k, v in texts.items()):
+                hit = spec.match_template(key)
+                if hit is None or hit[0] not in owned or any(hit[1].get(k) != v for k, v in texts.items()):
                     continue
-                batch.append((key, found))
+                batch.append((key, hit[1]))
             if batch and not decode_needed:
                 for key, _ in batch:
                     yield Emit(key)

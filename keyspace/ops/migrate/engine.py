@@ -141,13 +141,18 @@ def each_batch(
         scan.close()
 
 
-def split_batch(spec: ModelSpec, batch: ScanBatch, registry: Registry) -> tuple[list[str], list[str | bytes]]:
-    """(the model's keys, keys in its pattern that fail its key types); other models' keys dropped."""
+def split_batch(
+    spec: ModelSpec, batch: ScanBatch, registry: Registry, owned: tuple[KeyTemplate, ...]
+) -> tuple[list[str], list[str | bytes]]:
+    """(the model's keys this part owns, keys in its pattern that fail its key types); other models'
+    keys, and the model's keys another part owns, dropped (see ModelSpec.match_template)."""
     mine: list[str] = []
     misfits: list[str | bytes] = []
     for key in batch.keys:
-        if spec.match(key) is not None:
-            mine.append(key)
+        hit = spec.match_template(key)
+        if hit is not None:
+            if hit[0] in owned:
+                mine.append(key)
             continue
         if classify_scanned_key(spec, key, registry).membership == "fails_key_types":
             misfits.append(key)
@@ -175,14 +180,19 @@ def count_keys(rc: RunContext, spec: ModelSpec, pattern: str) -> Program[int]:
 
 
 def scan_part(
-    rc: RunContext, index: int, op: Operation, spec: ModelSpec, template: KeyTemplate, saved: dict[str, Any]
+    rc: RunContext,
+    index: int,
+    op: Operation,
+    spec: ModelSpec,
+    pattern: str,
+    owned: tuple[KeyTemplate, ...],
+    saved: dict[str, Any],
 ) -> Program[None]:
-    """Process one (operation, model, template) part, resuming from its saved cursor."""
-    part = f"{index}:{spec.name}:{template.pattern}"
+    """Process one (operation, model, SCAN pattern) part, resuming from its saved cursor."""
+    part = f"{index}:{spec.name}:{owned[0].pattern}"
     progress_state = saved.get(part, {})
     if progress_state.get("done"):
         return
-    pattern = template.scan_pattern({})
     label = f"{op.describe()}: {spec.name}"
     estimate = (yield from count_keys(rc, spec, pattern)) if rc.progress and not rc.dry_run else None
     done_here = 0
@@ -192,7 +202,7 @@ def scan_part(
 
     def handle(batch: ScanBatch) -> Program[bool]:
         nonlocal done_here
-        keys, misfits = split_batch(spec, batch, registry)
+        keys, misfits = split_batch(spec, batch, registry, owned)
         report.scanned += len(keys)
         for key in misfits:
             report.key_type_failure(spec.name, printable(key))
@@ -344,20 +354,23 @@ def key_guard(rc: RunContext, specs: Sequence[ModelSpec]) -> Program[None]:
             rc.keycheck.verified += 1
         remaining = rc.sample
         for spec in specs:
-            for template in spec.templates:
+            for pattern, owned in spec.scan_parts({}):
                 if remaining <= 0:
                     break
 
-                def handle(batch: ScanBatch, spec: ModelSpec = spec) -> Program[bool]:
+                def handle(
+                    batch: ScanBatch, spec: ModelSpec = spec, owned: tuple[KeyTemplate, ...] = owned
+                ) -> Program[bool]:
                     nonlocal remaining
-                    keys = [k for k in batch.keys if spec.match(k) is not None][: max(remaining, 0)]
+                    hits = [(k, spec.match_template(k)) for k in batch.keys]
+                    keys = [k for k, hit in hits if hit is not None and hit[0] in owned][: max(remaining, 0)]
                     if keys:
                         replies = yield from fetch(spec, keys)
                         rc.keycheck.count(sample_forms(spec, replies, keyring))
                         remaining -= len(keys)
                     return remaining <= 0
 
-                yield from each_batch(template.scan_pattern({}), 0, min(rc.batch, 1000), handle)
+                yield from each_batch(pattern, 0, min(rc.batch, 1000), handle)
         if rc.keycheck.wrong_key:
             problem = rc.keycheck.problem(keyring)
     if problem is not None:
@@ -455,8 +468,8 @@ def run_operations(rc: RunContext, operations: Sequence[Operation]) -> Program[R
             yield from _run_hook(rc, index, op, saved)
             continue
         for spec in specs:
-            for template in spec.templates:
-                yield from scan_part(rc, index, op, spec, template, saved)
+            for pattern, owned in spec.scan_parts({}):
+                yield from scan_part(rc, index, op, spec, pattern, owned, saved)
     if rc.canary == "old" and not rc.dry_run:
         yield from seal(rc)  # nothing needed encrypting: the canary still moves to the current key
     return rc.report
