@@ -221,8 +221,10 @@ class KeyCheck:
                 if keyring.old_fingerprints
                 else ""
             )
-            + ") and not one verifies: ENCRYPTION_KEY is not the key the data was written with. Nothing "
-            "was encrypted; configure the application's key (and put retired keys in ENCRYPTION_OLD_KEYS)"
+            + ") and not one verifies: ENCRYPTION_KEY is probably not the key the data was written with. "
+            "Nothing was encrypted; configure the application's key (and put retired keys in "
+            "ENCRYPTION_OLD_KEYS). If the key is right, the tokens are foreign or damaged: "
+            "`keyspace migrate verify` names their keys; repair or delete them, then run again"
         )
 
     def ensure(self, keyring: Keyring) -> None:
