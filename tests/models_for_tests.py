@@ -87,6 +87,15 @@ class TTwoIds(StringModel, key=("t:who:{long_id}:flag", "t:who:{short_id}:flag")
     flag: str
 
 
+class TOverlapping(StringModel, key=("t:ov:{uid}:status", "t:ov:{uid}:{exchange}:status")):
+    """Two templates whose SCAN patterns differ but overlap: ``t:ov:*:status`` also matches the
+    second template's keys (a glob's ``*`` spans ``:``)."""
+
+    uid: int
+    exchange: str | None = None
+    status: str
+
+
 class TCounter(CounterModel, key="t:user:{user_id}:dca_count"):
     user_id: int
     count: int = 0

@@ -343,17 +343,17 @@ def scan(
             cursor, raw_keys = reply
             batch: list[tuple[str, dict[str, str]]] = []
             for raw in raw_keys:
-                if dedupe:
-                    if raw in seen:
-                        continue
-                    seen.add(raw)
                 try:
                     key = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 except UnicodeDecodeError:
                     continue
                 hit = spec.match_template(key)
                 if hit is None or hit[0] not in owned or any(hit[1].get(k) != v for k, v in texts.items()):
-                    continue
+                    continue  # (before de-duplication: a key another part owns must reach that part)
+                if dedupe:
+                    if raw in seen:
+                        continue
+                    seen.add(raw)
                 batch.append((key, hit[1]))
             if batch and not decode_needed:
                 for key, _ in batch:
