@@ -344,3 +344,40 @@ def test_mapper_flavour_matters_not(redis_url: str) -> None:
     """The runner is one class: its async-ness follows the mapper it wraps."""
     assert not Runner(Mapper.from_url(redis_url), registry=registry(MKeys)).is_async
     assert Runner(AsyncMapper.from_url(redis_url), registry=registry(MKeys)).is_async
+
+
+def test_rekey_reads_a_key_through_the_template_that_owns_it(redis_url: str) -> None:
+    """Before: Rekey took the first template whose shape matched and had its field, without the key
+    types: an OKX-uid key of a two-template model was read as a Telegram-id key and, with a mapping
+    for that number, moved (hostile review). A key belongs to its first valid template."""
+    from typing import Annotated
+
+    from pydantic import Field
+
+    from keyspace import StringModel
+    from keyspace.core.registry import Registry
+
+    class TwoIds(StringModel, key=("rk:{okx}:s", "rk:{tg}:s"), ttl=None, register=False):
+        okx: Annotated[str, Field(pattern=r"^[0-9]{18,19}$")] | None = None
+        tg: Annotated[str, Field(pattern=r"^[0-9]{5,19}$")] | None = None  # overlaps the OKX uids
+        v: str
+
+    reg = Registry()
+    reg.add(TwoIds.__keyspace__)
+    raw = redis.Redis.from_url(redis_url)
+    raw.flushall()
+    okx_keyed, tg_keyed = "rk:500000000000000001:s", "rk:123456:s"
+    raw.set(okx_keyed, "okx-keyed")
+    raw.set(tg_keyed, "tg-keyed")
+    raw.set("rkmap:500000000000000001", "500000000000000777")  # a mapping that must not be used
+    raw.set("rkmap:123456", "500000000000000002")
+    mapper = Mapper.from_url(redis_url, keyring=Keyring(generate_key()))
+    try:
+        op = Rekey(["TwoIds"], field="tg", id_map="rkmap:{tid}", delete_source=True)
+        report = Runner(mapper, registry=reg).run_operations([op], run_id="rekey-owner")
+    finally:
+        mapper.close()
+    assert report.changed == 1, report.as_dict()
+    assert raw.get(okx_keyed) == b"okx-keyed" and not raw.exists("rk:500000000000000777:s")
+    assert raw.get("rk:500000000000000002:s") == b"tg-keyed" and not raw.exists(tg_keyed)
+    raw.flushall()

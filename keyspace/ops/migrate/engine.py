@@ -164,13 +164,13 @@ def _cursor_text(cursor: Any) -> str:
     return cursor.decode() if isinstance(cursor, bytes) else str(cursor)
 
 
-def count_keys(rc: RunContext, spec: ModelSpec, pattern: str) -> Program[int]:
-    """How many keys of the model a pattern holds (for a progress bar); renews the lease while it walks."""
+def count_keys(rc: RunContext, spec: ModelSpec, pattern: str, owned: tuple[KeyTemplate, ...]) -> Program[int]:
+    """How many keys of the model a part owns (for a progress bar); renews the lease while it walks."""
     total = 0
 
     def handle(batch: ScanBatch) -> Program[bool]:
         nonlocal total
-        total += sum(1 for k in batch.keys if spec.match(k) is not None)
+        total += sum(1 for k in batch.keys if (hit := spec.match_template(k)) is not None and hit[0] in owned)
         if rc.lease is not None and not rc.dry_run:
             yield from rc.lease.keep()
         return False
@@ -194,7 +194,7 @@ def scan_part(
     if progress_state.get("done"):
         return
     label = f"{op.describe()}: {spec.name}"
-    estimate = (yield from count_keys(rc, spec, pattern)) if rc.progress and not rc.dry_run else None
+    estimate = (yield from count_keys(rc, spec, pattern, owned)) if rc.progress and not rc.dry_run else None
     done_here = 0
     started = time.monotonic()
     report = rc.report

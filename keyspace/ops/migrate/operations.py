@@ -884,7 +884,11 @@ class Rekey(Operation):
     ) -> Program[None]:
         report = rc.report
         candidates: list[tuple[str, str, KeyTemplate, dict[str, str]]] = []
-        for key in [*keys, *(m for m in misfits if isinstance(m, str))]:
+        for key in keys:  # a valid key is read through the template that owns it (ModelSpec.match_template)
+            hit = spec.match_template(key)
+            if hit is not None and self.field in hit[1] and self.source(hit[1][self.field]):
+                candidates.append((key, hit[1][self.field], hit[0], hit[1]))
+        for key in (m for m in misfits if isinstance(m, str)):  # keys failing the key types: by shape
             for template in spec.templates:
                 found = template.match(key)
                 if found is not None and self.field in found and self.source(found[self.field]):
