@@ -191,3 +191,36 @@ def test_a_sample_says_it_is_one_and_ttl_policies_are_judged(server_url: str) ->
     )
     assert part.sampled and not part.everything and part.complete == {"app": False, "celery": True}
     assert 100 <= part.scanned["app"] < 301
+
+
+def test_two_runs_over_the_same_data_report_the_same_samples(server_url: str) -> None:
+    """Before: the sample keys were the first 20 SCAN met, so a server that rehashed in between (here:
+    3,000 keys written and deleted) showed other samples for the same data (hostile review). Only the
+    memory estimate may differ: it is measured on the first keys met."""
+    import time
+
+    with sync_mapper(server_url, Keyring(CURRENT)) as mapper:
+        r = mapper.clients["app"]
+        for i in range(25):
+            r.set(f"t:user:5000000000000000{i:02d}:settings", "{not json")
+        for i in range(25):
+            r.set(f"nobody:{i:02d}", "x")  # keys of no model: their samples too
+
+        def run() -> dict[str, object]:
+            data = collect_stats(mapper, registry=registry()).as_dict()
+            for row in data["models"]:
+                row.pop("memory_estimate_bytes")
+            return data
+
+        first = run()
+        r.mset({f"filler:{i}": 1 for i in range(3000)})
+        r.delete(*[f"filler:{i}" for i in range(3000)])
+        time.sleep(0.3)  # let serverCron resize the table
+        second = run()
+    (settings,) = [row for row in first["models"] if row["model"] == "Settings"]
+    assert settings["corrupt"] == 25
+    assert settings["problem_keys"]["corrupt"] == sorted(settings["problem_keys"]["corrupt"])
+    assert len(settings["problem_keys"]["corrupt"]) == 20
+    assert settings["problem_keys"]["corrupt"][0] == "t:user:500000000000000000:settings"
+    assert first["models"] == second["models"]
+    assert first["unowned_samples"] == second["unowned_samples"]

@@ -11,6 +11,7 @@ its result: forms are counted, keys are named, values never.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,10 +106,18 @@ class ModelStats:
         self.sample(kind, key, reason)
 
     def sample(self, kind: str, key: str, reason: str = "") -> None:
-        if len(self.problem_keys[kind]) < MAX_SAMPLES and key not in self.problem_keys[kind]:
-            self.problem_keys[kind].append(key)
-            if reason:
-                self.reasons[key] = reason
+        """Keep ``key`` if it is among the MAX_SAMPLES smallest of its kind: the same keys whatever
+        order SCAN met them in (two runs over the same data show the same samples)."""
+        kept = self.problem_keys[kind]
+        if key in kept or (len(kept) >= MAX_SAMPLES and key > kept[-1]):
+            return
+        bisect.insort(kept, key)
+        if reason:
+            self.reasons[key] = reason
+        if len(kept) > MAX_SAMPLES:
+            dropped = kept.pop()
+            if not any(dropped in keys for keys in self.problem_keys.values()):
+                self.reasons.pop(dropped, None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -242,8 +251,10 @@ def server_stats(stats: KeyspaceStats, job: _Scan) -> Program[None]:
                 stats.internal[job.server] += 1
             else:
                 stats.unowned[job.server] += 1
-                if len(stats.unowned_samples[job.server]) < MAX_SAMPLES:
-                    stats.unowned_samples[job.server].append(found.key)
+                unowned = stats.unowned_samples[job.server]  # the smallest keys, as ModelStats.sample
+                if found.key not in unowned and (len(unowned) < MAX_SAMPLES or found.key < unowned[-1]):
+                    bisect.insort(unowned, found.key)
+                    del unowned[MAX_SAMPLES:]
         for spec, located in groups.values():
             yield from _inspect_group(stats.model(spec), spec, located, job)
         seen += len(batch.keys) + len(batch.undecodable)
@@ -344,7 +355,8 @@ def stats_plan(
         )
         yield OnServer(server, server_stats(stats, job))
     # Models in the registry's order, not in the order SCAN happened to meet them: SCAN's order changes
-    # with the server's rehashing, and two runs over the same data must report the same table.
+    # with the server's rehashing, and two runs over the same data must report the same models, counts
+    # and sample keys (the memory estimate alone depends on which keys were sampled first).
     order = {spec.name: i for i, spec in enumerate(registry)}
     stats.models = dict(sorted(stats.models.items(), key=lambda item: order.get(item[0], len(order))))
     return stats
