@@ -145,8 +145,8 @@ def test_no_import_cycles() -> None:
 
 
 def test_no_module_reaches_into_another_keyspace_modules_private_names() -> None:
-    """``module._name`` across keyspace's own modules: a private name is private to its module (issue 15
-    found operator code reaching into the mapper's private executors)."""
+    """``module._name`` or ``from module import _name`` across keyspace's own modules: a private name is
+    private to its module (issue 15 found operator code reaching into the mapper's private executors)."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -154,6 +154,17 @@ def test_no_module_reaches_into_another_keyspace_modules_private_names() -> None
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("keyspace"):
                 aliases |= {a.asname or a.name for a in node.names}
+                found += [
+                    f"{path.relative_to(PACKAGE.parent)}:{node.lineno} from {node.module} import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+            elif isinstance(node, ast.ImportFrom) and node.level:  # relative: private names the same
+                found += [
+                    f"{path.relative_to(PACKAGE.parent)}:{node.lineno} from . import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
             elif isinstance(node, ast.Import):
                 aliases |= {
                     (a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("keyspace")

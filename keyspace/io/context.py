@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keyspace.errors import OperationTimeout
-from keyspace.io.executors import _failed
+from keyspace.io.executors import failure_of
 from keyspace.io.links import ServerLink, apply_budget, async_link, sync_link
 
 _DEFAULT: dict[tuple[int, str], ServerLink] = {}
@@ -105,7 +105,7 @@ class GuardedRedis(redis.Redis):
         try:
             super().__init__(connection_pool=link.pool, single_connection_client=True)
         except BaseException as exc:
-            error = _failed(link, exc, "connect", link.timeouts.shortest, checkout=True)
+            error = failure_of(link, exc, "connect", link.timeouts.shortest, checkout=True)
             if error is exc:
                 raise
             raise error from None

@@ -252,7 +252,7 @@ def _narrow(conn: Any, remaining: float) -> None:
         conn._keyspace_budget = None
 
 
-def _failed(
+def failure_of(
     link: ServerLink, exc: BaseException, kind: str, budget: float, *, checkout: bool
 ) -> BaseException:
     """Record what a failed call tells the breaker, and return the error to raise.
@@ -305,7 +305,7 @@ class SyncExecutor:
         try:
             conn = pool.get_connection()  # a (re)connect is bounded too: see links.BoundedConnect
         except BaseException as exc:
-            error = _failed(link, exc, kind, budget, checkout=True)
+            error = failure_of(link, exc, kind, budget, checkout=True)
             if error is exc:
                 raise
             raise error from None
@@ -327,7 +327,7 @@ class SyncExecutor:
             if conn is None:  # refused before sending (see _after_waiting)
                 raise
             conn.disconnect()
-            error = _failed(link, exc, kind, budget, checkout=False)
+            error = failure_of(link, exc, kind, budget, checkout=False)
             if error is exc:
                 raise
             raise error from None
@@ -437,7 +437,7 @@ class AsyncExecutor:
         except BaseException as exc:  # any failure or cancellation: drop the connection
             await conn.disconnect(nowait=True)  # nowait: a frozen peer must not hold us up
             await pool.release(conn)
-            error = _failed(link, exc, kind, budget, checkout=False)
+            error = failure_of(link, exc, kind, budget, checkout=False)
             if error is exc:
                 raise
             raise error from None
@@ -464,7 +464,7 @@ class AsyncExecutor:
             else:  # a (re)connect is bounded by links.AsyncBoundedConnect
                 conn = await pool.get_connection()
         except BaseException as exc:
-            error = _failed(link, exc, kind, budget, checkout=True)
+            error = failure_of(link, exc, kind, budget, checkout=True)
             if error is exc:
                 raise
             raise error from None
@@ -485,7 +485,7 @@ class AsyncExecutor:
                 result = await self._exchange_slowly(conn, payload, len(commands), deadline)
         except BaseException as exc:  # any failure or cancellation: drop the connection
             await conn.disconnect(nowait=True)  # nowait: a frozen peer must not hold us up
-            error = _failed(link, exc, kind, budget, checkout=False)
+            error = failure_of(link, exc, kind, budget, checkout=False)
             if error is exc:
                 raise
             raise error from None

@@ -44,7 +44,7 @@ from keyspace.errors import KeyspaceError
 from keyspace.ops import census as cz
 from keyspace.ops.plan import OnServer, Plan, Task, drive, for_each
 from keyspace.ops.record import RecordRead, read_record
-from keyspace.ops.stats import KeyspaceStats, ModelStats, _Scan, server_stats, servers_of, specs_for
+from keyspace.ops.stats import KeyspaceStats, ModelStats, ScanJob, server_stats, servers_of, specs_for
 
 SLOW_PING_MS = 100.0
 SHOWN = 5  # sample keys named in a message
@@ -609,7 +609,7 @@ def doctor_plan(
         fingerprints=keyring.fingerprints if keyring is not None else (),
     )
     for server in up:
-        job = _Scan(
+        job = ScanJob(
             server,
             specs_for(registry, server, len(servers) == 1),
             keyring,

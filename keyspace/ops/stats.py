@@ -216,7 +216,7 @@ class KeyspaceStats:
 
 
 @dataclass
-class _Scan:
+class ScanJob:
     """What one server's scan needs to know."""
 
     server: str
@@ -229,7 +229,7 @@ class _Scan:
     progress: Progress | None
 
 
-def server_stats(stats: KeyspaceStats, job: _Scan) -> Program[None]:
+def server_stats(stats: KeyspaceStats, job: ScanJob) -> Program[None]:
     """The program that scans one server into ``stats``."""
     (dbsize,) = yield Call([("DBSIZE",)])
     stats.total[job.server] = _int(dbsize)
@@ -269,7 +269,7 @@ def server_stats(stats: KeyspaceStats, job: _Scan) -> Program[None]:
 
 
 def _inspect_group(
-    ms: ModelStats, spec: ModelSpec, located: list[tuple[str, dict[str, str]]], job: _Scan
+    ms: ModelStats, spec: ModelSpec, located: list[tuple[str, dict[str, str]]], job: ScanJob
 ) -> Program[None]:
     keys = [k for k, _ in located]
     ms.keys += len(keys)
@@ -343,7 +343,7 @@ def stats_plan(
     )
     servers = servers_of(mapper)
     for server in servers:
-        job = _Scan(
+        job = ScanJob(
             server,
             specs_for(registry, server, len(servers) == 1),
             keyring,
