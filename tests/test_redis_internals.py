@@ -73,9 +73,10 @@ def test_the_asyncio_pool_and_connection_still_have_what_the_fast_path_reads(red
 
 
 def test_redis_py_s_metrics_switch_is_where_the_lean_pools_look_for_it() -> None:
-    """With observability on, the pools hand every checkout to redis-py (its metrics then count)."""
-    if pools._recorder is None:  # a redis-py without observability: nothing to record, nothing to skip
-        return
+    """With observability on, the pools hand every checkout to redis-py (its metrics then count). Every
+    redis-py keyspace supports (8.0 on) has the module: if it moved, the pools' ImportError fallback
+    would skip redis-py's metrics silently, so its absence fails here."""
+    assert pools._recorder is not None and pools._providers is not None
     assert hasattr(pools._recorder, "_metrics_collector")
     assert pools.observed() is False
 
