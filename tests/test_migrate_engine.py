@@ -381,3 +381,36 @@ def test_rekey_reads_a_key_through_the_template_that_owns_it(redis_url: str) -> 
     assert raw.get(okx_keyed) == b"okx-keyed" and not raw.exists("rk:500000000000000777:s")
     assert raw.get("rk:500000000000000002:s") == b"tg-keyed" and not raw.exists(tg_keyed)
     raw.flushall()
+
+
+def test_a_key_failing_the_key_types_is_reported_once_when_two_patterns_return_it(redis_url: str) -> None:
+    """``ov:*:status`` and ``ov:*:*:status`` both return ``ov:a b:okx:status``: before, each part
+    reported it, and the report counted one bad key twice (hostile review)."""
+    from keyspace import StringModel
+    from keyspace.core.registry import Registry
+
+    class OStatus(
+        StringModel, key=("ov:{uid}:status", "ov:{uid}:{exchange}:status"), ttl=None, register=False
+    ):
+        uid: int
+        exchange: str | None = None
+        status: str
+
+    reg = Registry()
+    reg.add(OStatus.__keyspace__)
+    raw = redis.Redis.from_url(redis_url)
+    raw.flushall()
+    raw.set("ov:1:status", "a")
+    raw.set("ov:2:okx:status", "b")
+    raw.set("ov:a b:okx:status", "misfit")
+    raw.set(b"ov:\xff:status", "misfit, not UTF-8")  # returned by both patterns too
+    mapper = Mapper.from_url(redis_url, keyring=Keyring(generate_key()))
+    try:
+        op = Rekey(["OStatus"], field="uid", id_map="omap:{tid}:uid")
+        report = Runner(mapper, registry=reg).run_operations([op], run_id="misfits-once", dry_run=True)
+    finally:
+        mapper.close()
+    assert report.scanned == 2
+    assert report.key_types["OStatus"] == 2, report.as_dict()
+    assert len(report.key_type_samples["OStatus"]) == 2
+    raw.flushall()

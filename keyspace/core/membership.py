@@ -72,6 +72,13 @@ def in_glob(spec: ModelSpec, key: str) -> bool:
     return any(_glob(t).match(key) for t in spec.templates)
 
 
+def glob_owner(spec: ModelSpec, key: str | bytes) -> KeyTemplate | None:
+    """The first template whose MATCH pattern returns ``key`` (bytes that are not UTF-8 too): where a
+    key that fails the key types is reported once, when several of the model's patterns return it."""
+    text = key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
+    return next((t for t in spec.templates if _glob(t).match(text)), None)
+
+
 def classify_scanned_key(spec: ModelSpec, key: str | bytes, registry: Registry | None = None) -> ScannedKey:
     """Whose ``key`` is, from ``spec``'s point of view (see the module docstring)."""
     if isinstance(key, bytes):

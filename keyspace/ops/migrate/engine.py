@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from keyspace.core import scripts
 from keyspace.core.crypto import Keyring
-from keyspace.core.membership import classify_scanned_key, printable
+from keyspace.core.membership import classify_scanned_key, glob_owner, printable
 from keyspace.core.model import ModelSpec
 from keyspace.core.programs import Call, Emit, ErrorReply, Program, ScanBatch, Sleep, fetch, scan_batches
 from keyspace.core.registry import Registry
@@ -145,7 +145,8 @@ def split_batch(
     spec: ModelSpec, batch: ScanBatch, registry: Registry, owned: tuple[KeyTemplate, ...]
 ) -> tuple[list[str], list[str | bytes]]:
     """(the model's keys this part owns, keys in its pattern that fail its key types); other models'
-    keys, and the model's keys another part owns, dropped (see ModelSpec.match_template)."""
+    keys, and keys another part owns, dropped (ModelSpec.match_template; for a key that fails the
+    key types, the first template whose pattern returns it: see membership.glob_owner)."""
     mine: list[str] = []
     misfits: list[str | bytes] = []
     for key in batch.keys:
@@ -154,9 +155,11 @@ def split_batch(
             if hit[0] in owned:
                 mine.append(key)
             continue
-        if classify_scanned_key(spec, key, registry).membership == "fails_key_types":
+        if classify_scanned_key(spec, key, registry).membership == "fails_key_types" and (
+            glob_owner(spec, key) in owned
+        ):
             misfits.append(key)
-    misfits.extend(batch.undecodable)
+    misfits.extend(k for k in batch.undecodable if glob_owner(spec, k) in owned)
     return mine, misfits
 
 
