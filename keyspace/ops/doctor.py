@@ -110,13 +110,10 @@ class UserContext:
         return read_record(spec, spec.render(texts), texts, self.keyring)
 
     def keys(self, spec: ModelSpec, **partial: str) -> Program[list[cz.KeyPlace]]:
-        """Every key of ``spec`` whose given key fields equal ``partial`` (SCAN + MATCH per template),
+        """Every key of ``spec`` whose given key fields equal ``partial`` (SCAN + MATCH per pattern),
         including keys of its shape that fail its key types (``place == "mistyped"``)."""
         found: dict[str, cz.KeyPlace] = {}
-        for template in spec.templates:
-            if any(name not in template.fields for name in partial):
-                continue
-            pattern = template.scan_pattern(partial)
+        for pattern, _owned in spec.scan_parts(partial):  # each pattern once (found de-duplicates)
 
             def keep(batch: ScanBatch) -> Program[bool]:
                 for raw in cz.raw_keys(batch):
