@@ -67,6 +67,22 @@ def _reply_error(reply: BaseException) -> ErrorReply:
     return ErrorReply(str(reply))
 
 
+def _settle(reply: Any) -> tuple[Any, bool]:
+    """A reply other than the common ones, as a round trip keeps it: (reply, whether an error reply).
+
+    Shared by the sync and asyncio round trips (only their waiting differs). Raises the connection
+    error the parser hands over, alone or as the first element of a pipeline's reply.
+    """
+    if isinstance(reply, Exception):
+        if isinstance(reply, RedisConnectionError):
+            raise reply
+        if isinstance(reply, ResponseError):
+            return _reply_error(reply), True
+    elif type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+        raise reply[0]
+    return reply, False
+
+
 def _write_error(exc: OSError) -> RedisConnectionError:
     errno, message = ("UNKNOWN", exc.args[0]) if len(exc.args) == 1 else exc.args[:2]
     return RedisConnectionError(f"Error {errno} while writing to socket. {message}.")
@@ -128,17 +144,11 @@ def _exchange(
                 raise RedisConnectionError(SERVER_CLOSED_CONNECTION_ERROR)
             reader.feed(buffer, 0, got)
             continue
-        if isinstance(reply, Exception):
-            if isinstance(reply, RedisConnectionError):
-                raise reply
-            if isinstance(reply, ResponseError):
-                reply = _reply_error(reply)
-                errors = True
-        elif push is not None and isinstance(reply, push):
+        if push is not None and isinstance(reply, push):
             parser.handle_push_response(reply)
             continue
-        elif kind is list and reply and isinstance(reply[0], RedisConnectionError):
-            raise reply[0]
+        reply, error = _settle(reply)
+        errors = errors or error
         append(reply)
     return replies, errors
 
@@ -185,17 +195,11 @@ async def _aexchange(conn: Any, payload: bytes, count: int, deadline: float) -> 
                     raise RedisConnectionError(SERVER_CLOSED_CONNECTION_ERROR)
                 reader.feed(data)
                 continue
-            if isinstance(reply, Exception):
-                if isinstance(reply, RedisConnectionError):
-                    raise reply
-                if isinstance(reply, ResponseError):
-                    reply = _reply_error(reply)
-                    errors = True
-            elif push is not None and isinstance(reply, push):
+            if push is not None and isinstance(reply, push):
                 await parser.handle_push_response(reply)
                 continue
-            elif kind is list and reply and isinstance(reply[0], RedisConnectionError):
-                raise reply[0]
+            reply, error = _settle(reply)
+            errors = errors or error
             append(reply)
     return replies, errors
 
